@@ -1,0 +1,94 @@
+"""EquipShare: a shared research-instrument booking platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type | str | None = None, **overrides) -> Flask:
+    """Build the application. No side effects beyond wiring: no migrations, no scheduler."""
+    from config import CONFIGS, ProductionConfig, config_from_env
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(ROOT / "instance"),
+    )
+    if config is None:
+        config = config_from_env()
+    elif isinstance(config, str):
+        config = CONFIGS[config]
+    if config is ProductionConfig:
+        ProductionConfig.check()
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from equipshare.errors import register_error_handlers
+    from equipshare.web import register_web_helpers
+
+    register_error_handlers(app)
+    register_web_helpers(app)
+
+    from equipshare.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from equipshare.db import configure_sqlite
+    from equipshare.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+    from equipshare.i18n import select_locale, select_timezone
+
+    # Every feature's models must be imported before the metadata is used (migrate / db check).
+    import equipshare.models  # noqa: F401
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    bootstrap.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+
+    from equipshare.accounts.auth import load_user
+
+    login_manager.user_loader(load_user)
+
+
+# Each module exposes ``bp``. A feature with several audiences (public, manager, admin) has one
+# blueprint per audience so that url prefixes and access checks stay simple.
+BLUEPRINT_MODULES = (
+    "equipshare.web",
+    "equipshare.accounts.views",
+    "equipshare.catalogue.views",
+    "equipshare.booking.views",
+)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+
+    for name in BLUEPRINT_MODULES:
+        app.register_blueprint(import_module(name).bp)

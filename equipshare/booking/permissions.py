@@ -1,0 +1,1 @@
+"""Permission predicates: pure can_<verb>(user, obj) -> bool."""

@@ -1,0 +1,136 @@
+"""Cross-cutting web pieces: language switch, health check, security headers, template helpers."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, jsonify, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from equipshare.extensions import db
+from equipshare.i18n import current_language, localized
+from equipshare.money import format_fen
+from equipshare.timeutil import format_local
+
+bp = Blueprint("web", __name__)
+
+
+def safe_next_url(target: str | None, fallback: str) -> str:
+    """Follow a ``next`` URL only if it is a local path (no scheme, no host, no ``//``, no ``\\``)."""
+    if not target:
+        return fallback
+    target = target.strip()
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated and current_user.locale != code:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(safe_next_url(request.args.get("next"), url_for("catalogue.home")))
+
+
+@bp.route("/csrf-token")
+def csrf_token():
+    """The session's CSRF token, for scripts that post forms with fetch()."""
+    response = jsonify(csrf_token=generate_csrf())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/healthz")
+def healthz():
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}
+
+
+# Navigation: (endpoint, label, who sees it). Built from what is registered, so a feature's
+# menu entry appears with the feature.
+NAV_ITEMS = (
+    ("catalogue.index", _l("Instruments"), "all"),
+    ("booking.my_bookings", _l("My bookings"), "client"),
+    ("accounts.org_members", _l("My organisation"), "org_admin"),
+    ("booking.manager_queue", _l("Requests"), "manager"),
+    ("booking.manager_agenda", _l("Agenda"), "manager"),
+    ("catalogue.manage_instruments", _l("My instruments"), "manager"),
+    ("admin.index", _l("Administration"), "admin"),
+)
+
+
+def _audience_ok(audience: str) -> bool:
+    if audience == "all":
+        return True
+    if not current_user.is_authenticated:
+        return False
+    if audience == "client":
+        return current_user.organisation_id is not None
+    if audience == "org_admin":
+        return current_user.is_org_admin
+    if audience == "manager":
+        return current_user.is_lab_manager
+    if audience == "admin":
+        return current_user.is_platform_admin
+    return False
+
+
+def nav_items() -> list[tuple[str, str]]:
+    views = current_app.view_functions
+    return [
+        (url_for(endpoint), label)
+        for endpoint, label, audience in NAV_ITEMS
+        if endpoint in views and _audience_ok(audience)
+    ]
+
+
+def register_web_helpers(app: Flask) -> None:
+    app.jinja_env.filters["local_dt"] = format_local
+    app.jinja_env.filters["fen"] = format_fen
+    app.jinja_env.globals["localized"] = localized
+    app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.globals["status_label"] = status_label
+
+    from equipshare.permissions import can
+
+    app.jinja_env.globals["can"] = can
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+
+STATUS_LABELS = {
+    "pending": _l("Pending"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "cancelled": _l("Cancelled"),
+    "expired": _l("Expired"),
+    "completed": _l("Completed"),
+    "no_show": _l("No-show"),
+    "active": _l("Active"),
+    "maintenance": _l("Maintenance"),
+    "retired": _l("Retired"),
+    "removed": _l("Removed"),
+}
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))

@@ -1,0 +1,3 @@
+from equipshare import create_app
+
+app = create_app()
