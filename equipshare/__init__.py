@@ -46,12 +46,11 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    # Every feature's models must be imported before the metadata is used (migrate / db check).
+    import equipshare.models  # noqa: F401
     from equipshare.db import configure_sqlite
     from equipshare.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
     from equipshare.i18n import select_locale, select_timezone
-
-    # Every feature's models must be imported before the metadata is used (migrate / db check).
-    import equipshare.models  # noqa: F401
 
     db.init_app(app)
     with app.app_context():

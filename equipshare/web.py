@@ -62,7 +62,7 @@ NAV_ITEMS = (
     ("accounts.org_members", _l("My organisation"), "org_admin"),
     ("booking.manager_queue", _l("Requests"), "manager"),
     ("booking.manager_agenda", _l("Agenda"), "manager"),
-    ("catalogue.manage_instruments", _l("My instruments"), "manager"),
+    ("manage.instruments", _l("My instruments"), "manager"),
     ("admin.index", _l("Administration"), "admin"),
 )
 
