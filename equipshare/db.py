@@ -87,16 +87,16 @@ def configure_sqlite(engine: Engine) -> None:
 def begin_write(session) -> None:
     """Start the current unit of work as a write transaction.
 
-    Call it first thing in a service function that writes. Whatever the session read before
-    is discarded (objects are expired and reload inside the new transaction, under the lock),
-    so checks made after it see the latest committed state. On PostgreSQL nothing is locked
-    here; services lock the rows they change with ``SELECT … FOR UPDATE``.
+    Call it first thing in a service function that writes. Whatever transaction the session
+    had open is ended first (committed: views only read, so normally there is nothing in it;
+    test set-up may have flushed rows). Objects are expired and reload inside the new
+    transaction, under the lock, so checks made after this see the latest committed state.
+    On PostgreSQL nothing is locked here; services lock the rows they change with
+    ``SELECT … FOR UPDATE``.
     """
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write() called with unflushed changes in the session")
-        session.rollback()
+        session.commit()
     if session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={"sqlite_immediate": True})

@@ -130,7 +130,8 @@ def make_client_user(org_admin: bool = False, **kw) -> User:
 
 def make_manager(lab: Lab | None = None, **kw) -> User:
     user = make_user(**kw)
-    (lab or make_lab()).managers.append(user)
+    lab = lab or make_lab()
+    lab.managers.append(user)  # keep a reference to the lab until the flush
     db.session.flush()
     return user
 

@@ -53,6 +53,8 @@ class Organisation(db.Model):
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     # For academic organisations that are (part of) an institution on the platform.
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    # Academic organisations whose institution is not on the platform: its name as typed.
+    institution_name: Mapped[str | None] = mapped_column(String(200))
     contact_name: Mapped[str] = mapped_column(String(100))
     contact_phone: Mapped[str] = mapped_column(String(40))
     contact_email: Mapped[str] = mapped_column(String(254))

@@ -60,6 +60,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('credit_code', sa.String(length=18), nullable=True),
     sa.Column('institution_id', sa.Integer(), nullable=True),
+    sa.Column('institution_name', sa.String(length=200), nullable=True),
     sa.Column('contact_name', sa.String(length=100), nullable=False),
     sa.Column('contact_phone', sa.String(length=40), nullable=False),
     sa.Column('contact_email', sa.String(length=254), nullable=False),
