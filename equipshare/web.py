@@ -60,8 +60,8 @@ NAV_ITEMS = (
     ("catalogue.index", _l("Instruments"), "all"),
     ("booking.my_bookings", _l("My bookings"), "client"),
     ("accounts.org_members", _l("My organisation"), "org_admin"),
-    ("booking.manager_queue", _l("Requests"), "manager"),
-    ("booking.manager_agenda", _l("Agenda"), "manager"),
+    ("booking_manage.queue", _l("Requests"), "manager"),
+    ("booking_manage.agenda", _l("Agenda"), "manager"),
     ("manage.instruments", _l("My instruments"), "manager"),
     ("admin.index", _l("Administration"), "admin"),
 )
