@@ -93,8 +93,31 @@ class Config:
 
     CATALOGUE_PAGE_SIZE = _env_int("CATALOGUE_PAGE_SIZE", 12)
 
+    # Calendar feeds: how often subscribers are asked to refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL).
+    FEED_REFRESH_MINUTES = _env_int("FEED_REFRESH_MINUTES", 60)
+
     # Scheduler (see equipshare/jobs.py); only the dedicated process runs it.
     SCHEDULER_ENABLED = False
+    # How often the scheduler wakes up; deliver-outbox runs on every tick.
+    SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 5)
+    # How often the state-driven booking jobs run (expire, reminders, close past bookings).
+    JOB_INTERVAL_SECONDS = _env_int("JOB_INTERVAL_SECONDS", 60)
+    # Leader lock: a second scheduler stands by. SQLite: a lock file (default: next to the
+    # database file); PostgreSQL: a session advisory lock with this key.
+    SCHEDULER_LOCK_FILE = _env("SCHEDULER_LOCK_FILE")
+    SCHEDULER_LOCK_ID = _env_int("SCHEDULER_LOCK_ID", 7_141_998_001)
+    JOB_HISTORY_DAYS = _env_int("JOB_HISTORY_DAYS", 14)
+    # Booking jobs
+    REMINDER_HOURS = _env_int("REMINDER_HOURS", 24)
+    EXPIRE_PENDING_HOURS_BEFORE_START = _env_int("EXPIRE_PENDING_HOURS_BEFORE_START", 0)
+    USAGE_GRACE_HOURS = _env_int("USAGE_GRACE_HOURS", 72)
+    # Outbox delivery: attempts before giving up, first back-off (doubles, at most 6 h), claims
+    # older than the timeout become "unknown" (never re-sent blindly), sent mails kept for N days.
+    OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_RETRY_SECONDS = _env_int("OUTBOX_RETRY_SECONDS", 60)
+    OUTBOX_SENDING_TIMEOUT_SECONDS = _env_int("OUTBOX_SENDING_TIMEOUT_SECONDS", 900)
+    OUTBOX_BATCH_SIZE = _env_int("OUTBOX_BATCH_SIZE", 100)
+    OUTBOX_KEEP_DAYS = _env_int("OUTBOX_KEEP_DAYS", 90)
 
 
 class DevelopmentConfig(Config):

@@ -81,8 +81,18 @@ def _init_extensions(app: Flask) -> None:
 BLUEPRINT_MODULES = (
     "equipshare.web",
     "equipshare.accounts.views",
+    "equipshare.accounts.admin_views",
     "equipshare.catalogue.views",
+    "equipshare.catalogue.manage_views",
+    "equipshare.catalogue.admin_views",
     "equipshare.booking.views",
+    "equipshare.booking.manage_views",
+    "equipshare.calendars.views",
+    "equipshare.billing.views",
+    "equipshare.billing.manage_views",
+    "equipshare.billing.admin_views",
+    "equipshare.notifications.views",
+    "equipshare.notifications.admin_views",
 )
 
 

@@ -14,6 +14,9 @@ FEATURE_PERMISSION_MODULES = (
     "equipshare.accounts.permissions",
     "equipshare.catalogue.permissions",
     "equipshare.booking.permissions",
+    "equipshare.calendars.permissions",
+    "equipshare.billing.permissions",
+    "equipshare.notifications.permissions",
 )
 
 

@@ -63,11 +63,17 @@ NAV_ITEMS = (
     ("booking_manage.queue", _l("Requests"), "manager"),
     ("booking_manage.agenda", _l("Agenda"), "manager"),
     ("manage.instruments", _l("My instruments"), "manager"),
+    ("calendars.index", _l("Calendar feeds"), "manager"),
+    ("billing.statements", _l("Statements"), "org_admin|admin"),
+    ("billing_manage.income", _l("Income"), "manager|admin"),
+    ("billing_admin.vouchers_index", _l("Vouchers"), "admin"),
     ("admin.index", _l("Administration"), "admin"),
 )
 
 
 def _audience_ok(audience: str) -> bool:
+    if "|" in audience:  # any of several audiences, e.g. "org_admin|admin"
+        return any(_audience_ok(part) for part in audience.split("|"))
     if audience == "all":
         return True
     if not current_user.is_authenticated:

@@ -41,11 +41,22 @@ class Mailbox(list):
     """Messages received by the local SMTP server, parsed as email.message.EmailMessage."""
 
     def wait_for(self, count: int, timeout: float = 5.0):
+        self.deliver()
         deadline = time.monotonic() + timeout
         while len(self) < count and time.monotonic() < deadline:
             time.sleep(0.02)
         assert len(self) >= count, f"expected {count} mails, got {len(self)}"
         return self
+
+    @staticmethod
+    def deliver() -> dict:
+        """Mails are queued in the outbox and sent by a job (issue 4): run that job once now, as
+        the scheduler would, so what the test did reaches this server."""
+        from flask import has_app_context
+
+        from equipshare.notifications.sender import deliver_due
+
+        return deliver_due() if has_app_context() else {}
 
     def to(self, address: str):
         return [m for m in self if address.lower() in m["To"].lower()]
@@ -141,8 +152,17 @@ def _clean_tables() -> None:
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
     else:
+        # users ↔ organisations reference each other (decided_by_id): check the keys at commit.
+        db.session.execute(text("PRAGMA defer_foreign_keys=ON"))
+        # Billing's immutability triggers refuse DELETE: lift them for the clean-up only.
+        guards = db.session.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'trg_%_immutable_%'")).all()
+        for name, _sql in guards:
+            db.session.execute(text(f'DROP TRIGGER "{name}"'))
         for name in tables:
             db.session.execute(text(f'DELETE FROM "{name}"'))
+        for _name, sql in guards:
+            db.session.execute(text(sql))
     db.session.commit()
 
 

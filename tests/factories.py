@@ -177,3 +177,44 @@ def login(client, user: User, password: str = PASSWORD):
     response = client.post("/auth/login", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return response
+
+
+def make_feed(user: User, scope: str = "mine", *, instrument: Instrument | None = None, lab: Lab | None = None,
+              name: str = "Test feed") -> tuple:
+    """A calendar feed and its secret token: returns (FeedToken, token)."""
+    from equipshare.calendars.models import FeedToken
+    from equipshare.calendars.services import hash_token, new_token
+
+    token = new_token()
+    obj = FeedToken(user=user, scope=scope, instrument=instrument, lab=lab, name=name, token_hash=hash_token(token))
+    db.session.add(obj)
+    db.session.flush()
+    return obj, token
+
+
+def make_voucher_programme(share_bp: int = 6000, yearly_cap_fen: int = 50_000_000, classes: str = "enterprise",
+                           instruments=(), **kw):
+    """An innovation voucher programme (default: 60 % of enterprise fees, ¥500,000 a year, 2020–2030)."""
+    from datetime import date
+
+    from equipshare.billing.models import VoucherProgramme
+
+    obj = VoucherProgramme(
+        name=kw.pop("name", f"临沂市科技创新券{n()}"), authority=kw.pop("authority", "临沂市科学技术局"),
+        share_bp=share_bp, yearly_cap_fen=yearly_cap_fen, customer_classes=classes,
+        valid_from=kw.pop("valid_from", date(2020, 1, 1)), valid_until=kw.pop("valid_until", date(2030, 12, 31)),
+        **kw,
+    )
+    obj.instruments.extend(instruments)
+    db.session.add(obj)
+    db.session.flush()
+    return obj
+
+
+def make_voucher_grant(programme, org: Organisation, year: int, amount_fen: int, **kw):
+    from equipshare.billing.models import VoucherGrant
+
+    obj = VoucherGrant(programme=programme, organisation_id=org.id, year=year, amount_fen=amount_fen, used_fen=0, **kw)
+    db.session.add(obj)
+    db.session.flush()
+    return obj

@@ -85,6 +85,10 @@ class Booking(db.Model):
     actual_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     actual_samples: Mapped[int | None] = mapped_column(Integer)
     usage_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set by the scheduled jobs (equipshare/jobs.py): the reminder went out (reset when the
+    # booking moves); the end passed with no usage recorded yet (awaiting the manager's entry).
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    awaiting_usage_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Bumped on every change; it is the iCal SEQUENCE.
     version: Mapped[int] = mapped_column(Integer, default=1)

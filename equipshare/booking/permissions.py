@@ -35,6 +35,13 @@ def can_view_booking(user, booking: Booking) -> bool:
     )
 
 
+def can_see_booking_identities(user, instrument) -> bool:
+    """Who booked and why, on an instrument's availability: its managers and platform admins."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_platform_admin) or manages_instrument(user, instrument)
+
+
 def can_request_booking(user, instrument) -> bool:
     return (
         user is not None

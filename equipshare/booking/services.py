@@ -1,6 +1,7 @@
 """The booking lifecycle. Every state change goes through ``_transition``, which checks the
 state, writes the audit event and bumps ``version``; every public function is one transaction
-(``begin_write`` … ``commit``) and notifies only after the commit."""
+(``begin_write`` … ``commit``) and queues its notifications (outbox rows) in that same
+transaction, just before the commit; they are sent after it (equipshare/notifications)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from equipshare.accounts.models import User
+from equipshare.billing.charges import charge_booking
 from equipshare.booking import notify
 from equipshare.booking.models import (
     MAX_BOOKING_MINUTES,
@@ -111,9 +113,12 @@ def _clean(text: str | None, field: str, required: bool = False) -> str | None:
     return text or None
 
 
-def _commit_slot_change() -> None:
-    """Commit; an overlap refused by the database becomes a friendly Conflict."""
+def _commit_slot_change(events: list[BookingEvent] = ()) -> None:
+    """Flush, queue the events' notifications, commit; an overlap refused by the database (at
+    the flush) becomes a friendly Conflict."""
     try:
+        db.session.flush()
+        notify.queue_booking_events(events)
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
@@ -234,9 +239,16 @@ def request_booking(user: User, instrument_id: int, req: BookingRequest, now: da
     if not instrument.requires_approval:
         # actor None: confirmed by the system, because this instrument needs no approval
         events.append(_transition(booking, "approve", None, now, None, decided_at=now))
-    _commit_slot_change()
-    notify.booking_events(events)
+    _commit_slot_change(events)
     return booking
+
+
+def cancellation_would_be_late(actor: User, booking: Booking, now: datetime) -> bool:
+    """A client's cancellation of an approved booking inside the instrument's late-cancel window
+    is flagged (and may be charged). Also used to warn before the client confirms."""
+    by_manager = can_manage_bookings_of(actor, booking.instrument) and actor.id != booking.user_id
+    return (not by_manager and booking.status == BookingStatus.APPROVED
+            and booking.start_at - now < timedelta(hours=booking.instrument.late_cancel_hours))
 
 
 def cancel_booking(actor: User, booking_id: int, reason: str | None, now: datetime) -> Booking:
@@ -251,12 +263,12 @@ def cancel_booking(actor: User, booking_id: int, reason: str | None, now: dateti
     by_manager = can_manage_bookings_of(actor, booking.instrument) and actor.id != booking.user_id
     if by_manager and not reason:
         raise RuleViolation(_l("Please give the client a reason."), code="reason_required", field="reason")
-    late = (not by_manager and booking.status == BookingStatus.APPROVED
-            and booking.start_at - now < timedelta(hours=booking.instrument.late_cancel_hours))
+    late = cancellation_would_be_late(actor, booking, now)
     event = _transition(booking, "cancel", actor, now, reason, cancelled_by_id=actor.id, cancelled_at=now,
                         cancel_reason=reason, late_cancellation=late)
+    charge_booking(booking, actor, now)  # a late cancellation is charged (billing policy)
+    notify.queue_booking_events([event])
     db.session.commit()
-    notify.booking_events([event])
     return booking
 
 
@@ -287,8 +299,7 @@ def reschedule_booking(actor: User, booking_id: int, start: datetime, end: datet
     else:
         _touch(booking, now)
         event = _event(booking, "rescheduled", actor, now, note, booking.status, booking.status)
-    _commit_slot_change()
-    notify.booking_events([event])
+    _commit_slot_change([event])
     return booking
 
 
@@ -335,8 +346,8 @@ def decide_bookings(actor: User, booking_ids: list[int], approve: bool, reason: 
         events.append(_transition(booking, "approve" if approve else "reject", actor, now, reason,
                                   decided_by_id=actor.id, decided_at=now, decision_reason=reason))
         decided.append(booking)
+    notify.queue_booking_events(events)
     db.session.commit()
-    notify.booking_events(events)
     return decided
 
 
@@ -362,8 +373,9 @@ def record_usage(actor: User, booking_id: int, actual_start: datetime, actual_en
     check_samples(samples)
     event = _transition(booking, "complete", actor, now, _clean(note, "note"), actual_start_at=actual_start,
                         actual_end_at=actual_end, actual_samples=samples, usage_recorded_by_id=actor.id)
+    charge_booking(booking, actor, now)  # the usage charge, in the same transaction
+    notify.queue_booking_events([event])
     db.session.commit()
-    notify.booking_events([event])
     return booking
 
 
@@ -378,21 +390,53 @@ def mark_no_show(actor: User, booking_id: int, now: datetime, note: str | None =
             raise Conflict(_l("This booking is already %(status)s.", status=booking.status), code="booking_state_changed")
         raise RuleViolation(_l("A no-show can be recorded once the booking has started."), code="not_started")
     event = _transition(booking, "no_show", actor, now, _clean(note, "note"), usage_recorded_by_id=actor.id)
+    charge_booking(booking, actor, now)  # the no-show fee (billing policy)
+    notify.queue_booking_events([event])
     db.session.commit()
-    notify.booking_events([event])
     return booking
 
 
-def expire_booking(booking_id: int, now: datetime) -> Booking | None:
-    """System action (scheduled job): a request nobody decided before its start expires."""
+def expire_booking(booking_id: int, now: datetime, before_start: timedelta = timedelta(0)) -> Booking | None:
+    """System action (scheduled job): a request nobody decided before its start (or before
+    ``start - before_start``, the EXPIRE_PENDING_HOURS_BEFORE_START deadline) expires."""
     begin_write(db.session)
     booking = _lock_booking(booking_id)
-    if booking.status != BookingStatus.PENDING or booking.start_at > now:
+    if booking.status != BookingStatus.PENDING or booking.start_at - before_start > now:
         db.session.rollback()
         return None
     event = _transition(booking, "expire", None, now, None)
+    notify.queue_booking_events([event])
     db.session.commit()
-    notify.booking_events([event])
+    return booking
+
+
+def mark_awaiting_usage(booking_id: int, now: datetime) -> Booking | None:
+    """System action (scheduled job): an approved booking whose end has passed now awaits the
+    manager's usage entry. A marker and an audit event, not a new status, and no version bump:
+    the booking itself (and so its calendar entry) has not changed."""
+    begin_write(db.session)
+    booking = _lock_booking(booking_id)
+    if booking.status != BookingStatus.APPROVED or booking.end_at > now or booking.awaiting_usage_at is not None:
+        db.session.rollback()
+        return None
+    booking.awaiting_usage_at = now
+    _event(booking, "awaiting_usage", None, now, None, booking.status, booking.status)
+    db.session.commit()
+    return booking
+
+
+def mark_unrecorded_no_show(booking_id: int, now: datetime, grace: timedelta) -> Booking | None:
+    """System action (scheduled job): nobody recorded usage within ``grace`` after the end
+    (USAGE_GRACE_HOURS), so the booking counts as a no-show."""
+    begin_write(db.session)
+    booking = _lock_booking(booking_id)
+    if booking.status != BookingStatus.APPROVED or booking.end_at + grace > now:
+        db.session.rollback()
+        return None
+    event = _transition(booking, "no_show", None, now, None)
+    charge_booking(booking, None, now)  # the no-show fee (billing policy)
+    notify.queue_booking_events([event])
+    db.session.commit()
     return booking
 
 
@@ -410,9 +454,13 @@ def overlapping_bookings(instrument_id: int, start: datetime, end: datetime) -> 
 
 
 def create_downtime(actor: User, instrument_id: int, start: datetime, end: datetime, reason: str,
-                    now: datetime, cancel_overlapping: bool = False, cancel_reason: str | None = None) -> Downtime:
+                    now: datetime, cancel_overlapping: bool = False, cancel_reason: str | None = None,
+                    expected_cancel_ids: set[int] | None = None) -> Downtime:
     """Block an interval. Bookings it overlaps must be cancelled in the same step (with a reason
-    the clients are told); without ``cancel_overlapping`` the overlap is refused, naming them."""
+    the clients are told); without ``cancel_overlapping`` the overlap is refused, naming them.
+    ``expected_cancel_ids``: the bookings the manager was shown and agreed to cancel; if the
+    overlapping set has changed meanwhile, nothing is done (Conflict), so nobody's booking is
+    cancelled unseen."""
     begin_write(db.session)
     instrument = db.session.get(Instrument, instrument_id)
     actor = db.session.get(User, actor.id)
@@ -433,6 +481,9 @@ def create_downtime(actor: User, instrument_id: int, start: datetime, end: datet
         if not cancel_overlapping:
             raise Conflict(_l("This downtime overlaps %(n)s booking(s); cancel them to continue.", n=len(clashes)),
                            code="downtime_overlaps_bookings")
+        if expected_cancel_ids is not None and {b.id for b in clashes} != set(expected_cancel_ids):
+            raise Conflict(_l("The bookings in this interval have changed meanwhile. Please review them again."),
+                           code="downtime_overlap_changed")
         cancel_reason = _clean(cancel_reason, "cancel_reason") or reason
         for booking in clashes:
             _lock_booking(booking.id)
@@ -442,8 +493,7 @@ def create_downtime(actor: User, instrument_id: int, start: datetime, end: datet
     downtime = Downtime(instrument=instrument, start_at=start, end_at=end, reason=reason, created_by=actor,
                         created_at=now, updated_at=now)
     db.session.add(downtime)
-    _commit_slot_change()
-    notify.booking_events(events)
+    _commit_slot_change(events)
     return downtime
 
 

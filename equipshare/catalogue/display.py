@@ -101,7 +101,7 @@ def rules_in_words(instrument: Instrument) -> list[str]:
     """The booking rules as sentences, in the order a client plans a booking."""
     i = instrument
     rules = [opening_words(i)]
-    rules.append(_("Bookings start and end on a %(slot)s grid.", slot=duration_words(i.slot_minutes)))
+    rules.append(_("Start and end times fall on a grid of %(slot)s.", slot=duration_words(i.slot_minutes)))
     if i.min_duration_minutes == i.max_duration_minutes:
         rules.append(_("Each booking lasts %(d)s.", d=duration_words(i.min_duration_minutes)))
     else:

@@ -101,6 +101,12 @@ class Instrument(db.Model):
                         name="duration_bounds"),
         CheckConstraint("open_minute >= 0 AND close_minute <= 1440 AND open_minute < close_minute",
                         name="opening_hours_valid"),
+        # Billing policy (equipshare.billing): see equipshare/billing/rules.py
+        CheckConstraint("billing_mode IN ('actual', 'max_booked_actual')", name="billing_mode_known"),
+        CheckConstraint("billing_increment_minutes >= 1 AND billing_increment_minutes <= 1440",
+                        name="billing_increment_range"),
+        CheckConstraint("late_cancel_fee_percent >= 0 AND late_cancel_fee_percent <= 100 "
+                        "AND no_show_fee_percent >= 0 AND no_show_fee_percent <= 100", name="fee_percent_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -131,6 +137,13 @@ class Instrument(db.Model):
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=True)
     late_cancel_hours: Mapped[int] = mapped_column(Integer, default=24)
     max_open_requests_per_org: Mapped[int] = mapped_column(Integer, default=3)
+
+    # Billing policy: billable time is the actual usage, or the larger of booked and actual time,
+    # rounded up to the increment; late cancellations and no-shows pay a percentage of the quote.
+    billing_mode: Mapped[str] = mapped_column(String(20), default="actual", server_default="actual")
+    billing_increment_minutes: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    late_cancel_fee_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    no_show_fee_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

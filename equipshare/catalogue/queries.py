@@ -52,6 +52,18 @@ class CatalogueFilters:
             sort=sort if sort in SORTS else "name",
         )
 
+    @classmethod
+    def from_args(cls, args) -> CatalogueFilters:
+        """From a request's query string (a werkzeug MultiDict): ?q=&category=&institution=&lab=&mode=&sort="""
+        return cls.clean(
+            q=args.get("q", ""),
+            category_id=args.get("category", type=int),
+            institution_id=args.get("institution", type=int),
+            lab_id=args.get("lab", type=int),
+            mode=args.get("mode"),
+            sort=args.get("sort"),
+        )
+
     def as_args(self) -> dict:
         """Query-string arguments that reproduce these filters (for pagination links)."""
         args = {"q": self.q, "category": self.category_id, "institution": self.institution_id,

@@ -103,8 +103,15 @@ def upgrade():
     sa.Column('requires_approval', sa.Boolean(), nullable=False),
     sa.Column('late_cancel_hours', sa.Integer(), nullable=False),
     sa.Column('max_open_requests_per_org', sa.Integer(), nullable=False),
+    sa.Column('billing_mode', sa.String(length=20), server_default='actual', nullable=False),
+    sa.Column('billing_increment_minutes', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('late_cancel_fee_percent', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('no_show_fee_percent', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("billing_mode IN ('actual', 'max_booked_actual')", name=op.f('ck_instruments_billing_mode_known')),
+    sa.CheckConstraint('billing_increment_minutes >= 1 AND billing_increment_minutes <= 1440', name=op.f('ck_instruments_billing_increment_range')),
+    sa.CheckConstraint('late_cancel_fee_percent >= 0 AND late_cancel_fee_percent <= 100 AND no_show_fee_percent >= 0 AND no_show_fee_percent <= 100', name=op.f('ck_instruments_fee_percent_range')),
     sa.CheckConstraint('max_duration_minutes >= min_duration_minutes AND max_duration_minutes <= 10080', name=op.f('ck_instruments_duration_bounds')),
     sa.CheckConstraint('min_duration_minutes > 0', name=op.f('ck_instruments_min_duration_positive')),
     sa.CheckConstraint('open_minute >= 0 AND close_minute <= 1440 AND open_minute < close_minute', name=op.f('ck_instruments_opening_hours_valid')),
@@ -168,6 +175,8 @@ def upgrade():
     sa.Column('actual_end_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('actual_samples', sa.Integer(), nullable=True),
     sa.Column('usage_recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('reminder_sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('awaiting_usage_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -293,11 +302,351 @@ def upgrade():
     with op.batch_alter_table('booking_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_booking_events_booking_id'), ['booking_id'], unique=False)
 
+    op.create_table('feed_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('scope', sa.String(length=20), nullable=False),
+    sa.Column('instrument_id', sa.Integer(), nullable=True),
+    sa.Column('lab_id', sa.Integer(), nullable=True),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('token_created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_fetched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('content_etag', sa.String(length=64), nullable=True),
+    sa.Column('content_changed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("(scope = 'instrument' AND instrument_id IS NOT NULL AND lab_id IS NULL) OR (scope = 'lab' AND lab_id IS NOT NULL AND instrument_id IS NULL) OR (scope IN ('mine', 'managed') AND instrument_id IS NULL AND lab_id IS NULL)", name=op.f('ck_feed_tokens_scope_target')),
+    sa.ForeignKeyConstraint(['instrument_id'], ['instruments.id'], name=op.f('fk_feed_tokens_instrument_id_instruments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['lab_id'], ['labs.id'], name=op.f('fk_feed_tokens_lab_id_labs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_feed_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feed_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_feed_tokens_token_hash'))
+    )
+    with op.batch_alter_table('feed_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feed_tokens_user_id'), ['user_id'], unique=False)
+
+    # --- billing (equipshare/billing/models.py) ---
+    op.create_table('statement_counters',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_number', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('year', name=op.f('pk_statement_counters'))
+    )
+    op.create_table('statements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('period_year', sa.Integer(), nullable=False),
+    sa.Column('period_month', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=20), nullable=False),
+    sa.Column('number_year', sa.Integer(), nullable=False),
+    sa.Column('number_seq', sa.Integer(), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('org_name', sa.String(length=200), nullable=False),
+    sa.Column('org_credit_code', sa.String(length=18), nullable=True),
+    sa.Column('subtotal_fen', sa.BigInteger(), nullable=False),
+    sa.Column('voucher_fen', sa.BigInteger(), nullable=False),
+    sa.Column('due_fen', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('due_fen = subtotal_fen - voucher_fen', name=op.f('ck_statements_due_is_subtotal_less_voucher')),
+    sa.CheckConstraint('period_month >= 1 AND period_month <= 12', name=op.f('ck_statements_month_valid')),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_statements_issued_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_statements_organisation_id_organisations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_statements')),
+    sa.UniqueConstraint('number', name=op.f('uq_statements_number')),
+    sa.UniqueConstraint('number_year', 'number_seq', name=op.f('uq_statements_number_year_number_seq')),
+    sa.UniqueConstraint('organisation_id', 'period_year', 'period_month', name=op.f('uq_statements_organisation_id_period_year_period_month'))
+    )
+    op.create_table('voucher_programmes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('authority', sa.String(length=200), nullable=False),
+    sa.Column('share_bp', sa.Integer(), nullable=False),
+    sa.Column('yearly_cap_fen', sa.BigInteger(), nullable=False),
+    sa.Column('customer_classes', sa.String(length=100), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('share_bp > 0 AND share_bp <= 10000', name=op.f('ck_voucher_programmes_share_range')),
+    sa.CheckConstraint('valid_until >= valid_from', name=op.f('ck_voucher_programmes_validity_ordered')),
+    sa.CheckConstraint('yearly_cap_fen > 0', name=op.f('ck_voucher_programmes_cap_positive')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_voucher_programmes_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_voucher_programmes'))
+    )
+    op.create_table('charges',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('instrument_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('corrects_charge_id', sa.Integer(), nullable=True),
+    sa.Column('service_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('customer_class', sa.String(length=20), nullable=False),
+    sa.Column('hourly_rate_fen', sa.BigInteger(), nullable=False),
+    sa.Column('per_sample_fen', sa.BigInteger(), nullable=False),
+    sa.Column('setup_fee_fen', sa.BigInteger(), nullable=False),
+    sa.Column('minimum_charge_fen', sa.BigInteger(), nullable=False),
+    sa.Column('billing_mode', sa.String(length=20), nullable=False),
+    sa.Column('billing_increment_minutes', sa.Integer(), nullable=False),
+    sa.Column('fee_percent', sa.Integer(), nullable=True),
+    sa.Column('quote_fen', sa.BigInteger(), nullable=True),
+    sa.Column('booked_minutes', sa.Integer(), nullable=False),
+    sa.Column('actual_minutes', sa.Integer(), nullable=True),
+    sa.Column('billable_minutes', sa.Integer(), nullable=False),
+    sa.Column('samples', sa.Integer(), nullable=False),
+    sa.Column('time_fen', sa.BigInteger(), nullable=False),
+    sa.Column('sample_fen', sa.BigInteger(), nullable=False),
+    sa.Column('setup_fen', sa.BigInteger(), nullable=False),
+    sa.Column('computed_fen', sa.BigInteger(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("(kind = 'adjustment') = (corrects_charge_id IS NOT NULL)", name=op.f('ck_charges_adjustment_corrects')),
+    sa.CheckConstraint("(status = 'billed') = (statement_id IS NOT NULL)", name=op.f('ck_charges_billed_iff_on_statement')),
+    sa.CheckConstraint("amount_fen >= 0 OR kind = 'adjustment'", name=op.f('ck_charges_amount_not_negative')),
+    sa.CheckConstraint("kind IN ('usage', 'late_cancel', 'no_show', 'adjustment')", name=op.f('ck_charges_kind_known')),
+    sa.CheckConstraint("status IN ('open', 'billed')", name=op.f('ck_charges_status_known')),
+    sa.CheckConstraint('billable_minutes >= 0 AND samples >= 0', name=op.f('ck_charges_quantities_not_negative')),
+    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_charges_booking_id_bookings')),
+    sa.ForeignKeyConstraint(['corrects_charge_id'], ['charges.id'], name=op.f('fk_charges_corrects_charge_id_charges')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_charges_created_by_id_users')),
+    sa.ForeignKeyConstraint(['instrument_id'], ['instruments.id'], name=op.f('fk_charges_instrument_id_instruments')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_charges_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['statement_id'], ['statements.id'], name=op.f('fk_charges_statement_id_statements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_charges'))
+    )
+    with op.batch_alter_table('charges', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_charges_corrects_charge_id'), ['corrects_charge_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_charges_instrument_id'), ['instrument_id'], unique=False)
+        batch_op.create_index('ix_charges_org_open', ['organisation_id', 'statement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_charges_statement_id'), ['statement_id'], unique=False)
+        batch_op.create_index('uq_charges_booking_id_kind', ['booking_id', 'kind'], unique=True, sqlite_where=sa.text("kind <> 'adjustment'"), postgresql_where=sa.text("kind <> 'adjustment'"))
+
+    op.create_table('voucher_grants',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('programme_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('used_fen', sa.BigInteger(), nullable=False),
+    sa.Column('granted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('granted_by_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_voucher_grants_amount_positive')),
+    sa.CheckConstraint('used_fen >= 0 AND used_fen <= amount_fen', name=op.f('ck_voucher_grants_used_within_amount')),
+    sa.ForeignKeyConstraint(['granted_by_id'], ['users.id'], name=op.f('fk_voucher_grants_granted_by_id_users')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_voucher_grants_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['programme_id'], ['voucher_programmes.id'], name=op.f('fk_voucher_grants_programme_id_voucher_programmes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_voucher_grants')),
+    sa.UniqueConstraint('programme_id', 'organisation_id', 'year', name=op.f('uq_voucher_grants_programme_id_organisation_id_year'))
+    )
+    with op.batch_alter_table('voucher_grants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_voucher_grants_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_voucher_grants_programme_id'), ['programme_id'], unique=False)
+
+    op.create_table('voucher_programme_instruments',
+    sa.Column('programme_id', sa.Integer(), nullable=False),
+    sa.Column('instrument_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['instrument_id'], ['instruments.id'], name=op.f('fk_voucher_programme_instruments_instrument_id_instruments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['programme_id'], ['voucher_programmes.id'], name=op.f('fk_voucher_programme_instruments_programme_id_voucher_programmes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('programme_id', 'instrument_id', name=op.f('pk_voucher_programme_instruments'))
+    )
+    with op.batch_alter_table('voucher_programme_instruments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_voucher_programme_instruments_instrument_id'), ['instrument_id'], unique=False)
+
+    op.create_table('charge_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('charge_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('from_status', sa.String(length=20), nullable=True),
+    sa.Column('to_status', sa.String(length=20), nullable=False),
+    sa.Column('from_amount_fen', sa.BigInteger(), nullable=True),
+    sa.Column('to_amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_charge_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['charge_id'], ['charges.id'], name=op.f('fk_charge_events_charge_id_charges')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_charge_events'))
+    )
+    with op.batch_alter_table('charge_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_charge_events_charge_id'), ['charge_id'], unique=False)
+
+    op.create_table('statement_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('charge_id', sa.Integer(), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=False),
+    sa.Column('instrument_id', sa.Integer(), nullable=False),
+    sa.Column('instrument_name_zh', sa.String(length=200), nullable=False),
+    sa.Column('instrument_name_en', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('service_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('billable_minutes', sa.Integer(), nullable=False),
+    sa.Column('samples', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('voucher_fen', sa.BigInteger(), nullable=False),
+    sa.Column('firm_fen', sa.BigInteger(), nullable=False),
+    sa.Column('voucher_grant_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('(amount_fen >= 0 AND voucher_fen >= 0 AND voucher_fen <= amount_fen) OR (amount_fen < 0 AND voucher_fen <= 0 AND voucher_fen >= amount_fen)', name=op.f('ck_statement_lines_voucher_within_amount')),
+    sa.CheckConstraint('firm_fen = amount_fen - voucher_fen', name=op.f('ck_statement_lines_firm_is_amount_less_voucher')),
+    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_statement_lines_booking_id_bookings')),
+    sa.ForeignKeyConstraint(['charge_id'], ['charges.id'], name=op.f('fk_statement_lines_charge_id_charges')),
+    sa.ForeignKeyConstraint(['instrument_id'], ['instruments.id'], name=op.f('fk_statement_lines_instrument_id_instruments')),
+    sa.ForeignKeyConstraint(['statement_id'], ['statements.id'], name=op.f('fk_statement_lines_statement_id_statements')),
+    sa.ForeignKeyConstraint(['voucher_grant_id'], ['voucher_grants.id'], name=op.f('fk_statement_lines_voucher_grant_id_voucher_grants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_lines')),
+    sa.UniqueConstraint('charge_id', name=op.f('uq_statement_lines_charge_id')),
+    sa.UniqueConstraint('statement_id', 'line_no', name=op.f('uq_statement_lines_statement_id_line_no'))
+    )
+    with op.batch_alter_table('statement_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_statement_lines_instrument_id'), ['instrument_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_statement_lines_statement_id'), ['statement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_statement_lines_voucher_grant_id'), ['voucher_grant_id'], unique=False)
+
+    op.create_table('voucher_ledger_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('grant_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('balance_after_fen', sa.BigInteger(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('statement_line_id', sa.Integer(), nullable=False),
+    sa.CheckConstraint("(kind = 'deduction' AND amount_fen > 0) OR (kind = 'reversal' AND amount_fen < 0)", name=op.f('ck_voucher_ledger_entries_sign_matches_kind')),
+    sa.CheckConstraint('balance_after_fen >= 0', name=op.f('ck_voucher_ledger_entries_balance_not_negative')),
+    sa.ForeignKeyConstraint(['grant_id'], ['voucher_grants.id'], name=op.f('fk_voucher_ledger_entries_grant_id_voucher_grants')),
+    sa.ForeignKeyConstraint(['statement_id'], ['statements.id'], name=op.f('fk_voucher_ledger_entries_statement_id_statements')),
+    sa.ForeignKeyConstraint(['statement_line_id'], ['statement_lines.id'], name=op.f('fk_voucher_ledger_entries_statement_line_id_statement_lines')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_voucher_ledger_entries')),
+    sa.UniqueConstraint('statement_line_id', name=op.f('uq_voucher_ledger_entries_statement_line_id'))
+    )
+    with op.batch_alter_table('voucher_ledger_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_voucher_ledger_entries_grant_id'), ['grant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_voucher_ledger_entries_statement_id'), ['statement_id'], unique=False)
+
+    op.create_table('outbox_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=60), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('to_address', sa.Text(), nullable=False),
+    sa.Column('locale', sa.String(length=5), nullable=True),
+    sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=True),
+    sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('message_id', sa.String(length=255), nullable=False),
+    sa.Column('sensitive', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('render_error', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'unknown', 'dismissed')", name=op.f('ck_outbox_messages_status_known')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_outbox_messages_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_outbox_messages_message_id'))
+    )
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_messages_status_next', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_messages_user_id'), ['user_id'], unique=False)
+
+    op.create_table('notification_mutes',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('topic', sa.String(length=40), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_mutes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'topic', name=op.f('pk_notification_mutes'))
+    )
+    op.create_table('instrument_mutes',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('instrument_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['instrument_id'], ['instruments.id'], name=op.f('fk_instrument_mutes_instrument_id_instruments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_instrument_mutes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'instrument_id', name=op.f('pk_instrument_mutes'))
+    )
+    with op.batch_alter_table('instrument_mutes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_instrument_mutes_instrument_id'), ['instrument_id'], unique=False)
+
+    op.create_table('job_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job_name', sa.String(length=64), nullable=False),
+    sa.Column('slot', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('runner', sa.String(length=200), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('result', sa.Text(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f('ck_job_runs_status_known')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs')),
+    sa.UniqueConstraint('job_name', 'slot', name=op.f('uq_job_runs_job_name_slot'))
+    )
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('job_runs')
+    with op.batch_alter_table('instrument_mutes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_instrument_mutes_instrument_id'))
+
+    op.drop_table('instrument_mutes')
+    op.drop_table('notification_mutes')
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_user_id'))
+        batch_op.drop_index('ix_outbox_messages_status_next')
+
+    op.drop_table('outbox_messages')
+    # --- billing ---
+    with op.batch_alter_table('voucher_ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_voucher_ledger_entries_statement_id'))
+        batch_op.drop_index(batch_op.f('ix_voucher_ledger_entries_grant_id'))
+
+    op.drop_table('voucher_ledger_entries')
+    with op.batch_alter_table('statement_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_statement_lines_voucher_grant_id'))
+        batch_op.drop_index(batch_op.f('ix_statement_lines_statement_id'))
+        batch_op.drop_index(batch_op.f('ix_statement_lines_instrument_id'))
+
+    op.drop_table('statement_lines')
+    with op.batch_alter_table('charge_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_charge_events_charge_id'))
+
+    op.drop_table('charge_events')
+    with op.batch_alter_table('voucher_programme_instruments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_voucher_programme_instruments_instrument_id'))
+
+    op.drop_table('voucher_programme_instruments')
+    with op.batch_alter_table('voucher_grants', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_voucher_grants_programme_id'))
+        batch_op.drop_index(batch_op.f('ix_voucher_grants_organisation_id'))
+
+    op.drop_table('voucher_grants')
+    with op.batch_alter_table('charges', schema=None) as batch_op:
+        batch_op.drop_index('uq_charges_booking_id_kind', sqlite_where=sa.text("kind <> 'adjustment'"), postgresql_where=sa.text("kind <> 'adjustment'"))
+        batch_op.drop_index(batch_op.f('ix_charges_statement_id'))
+        batch_op.drop_index('ix_charges_org_open')
+        batch_op.drop_index(batch_op.f('ix_charges_instrument_id'))
+        batch_op.drop_index(batch_op.f('ix_charges_corrects_charge_id'))
+
+    op.drop_table('charges')
+    op.drop_table('voucher_programmes')
+    op.drop_table('statements')
+    op.drop_table('statement_counters')
+    with op.batch_alter_table('feed_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feed_tokens_user_id'))
+
+    op.drop_table('feed_tokens')
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_organisations_decided_by_id_users'), type_='foreignkey')
     with op.batch_alter_table('booking_events', schema=None) as batch_op:

@@ -110,6 +110,51 @@ SQLITE_DOWNGRADE = [
 ]
 
 
+# --- billing: issued statements, their lines and billed charges are immutable; the voucher
+# ledger and charge events are append-only. Raised as "billing_immutable" (SQLSTATE 23001). ---
+BILLING_APPEND_ONLY = ("statements", "statement_lines", "voucher_ledger_entries", "charge_events")
+
+BILLING_PG_UPGRADE = [
+    """CREATE OR REPLACE FUNCTION equipshare_billing_immutable() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'billing_immutable: % of % refused: issued billing records never change',
+            TG_OP, TG_TABLE_NAME USING ERRCODE = '23001';
+    END $$ LANGUAGE plpgsql""",
+    *[f"""CREATE TRIGGER trg_{table}_immutable BEFORE UPDATE OR DELETE ON {table}
+        FOR EACH ROW EXECUTE FUNCTION equipshare_billing_immutable()""" for table in BILLING_APPEND_ONLY],
+    """CREATE TRIGGER trg_charges_immutable BEFORE UPDATE OR DELETE ON charges
+        FOR EACH ROW WHEN (OLD.statement_id IS NOT NULL) EXECUTE FUNCTION equipshare_billing_immutable()""",
+]
+
+BILLING_PG_DOWNGRADE = [
+    *[f"DROP TRIGGER IF EXISTS trg_{table}_immutable ON {table}" for table in (*BILLING_APPEND_ONLY, "charges")],
+    "DROP FUNCTION IF EXISTS equipshare_billing_immutable()",
+]
+
+
+def _sqlite_immutable(table: str, event: str, when: str = "") -> str:
+    return f"""CREATE TRIGGER trg_{table}_immutable_{event.lower()} BEFORE {event} ON {table} FOR EACH ROW{when}
+        BEGIN
+            SELECT RAISE(ABORT, 'billing_immutable: {event} of {table} refused: issued billing records never change');
+        END"""
+
+
+BILLING_SQLITE_UPGRADE = [
+    *[_sqlite_immutable(table, event) for table in BILLING_APPEND_ONLY for event in ("UPDATE", "DELETE")],
+    *[_sqlite_immutable("charges", event, " WHEN OLD.statement_id IS NOT NULL") for event in ("UPDATE", "DELETE")],
+]
+
+BILLING_SQLITE_DOWNGRADE = [
+    f"DROP TRIGGER IF EXISTS trg_{table}_immutable_{event}"
+    for table in (*BILLING_APPEND_ONLY, "charges") for event in ("update", "delete")
+]
+
+PG_UPGRADE += BILLING_PG_UPGRADE
+PG_DOWNGRADE[:0] = BILLING_PG_DOWNGRADE
+SQLITE_UPGRADE += BILLING_SQLITE_UPGRADE
+SQLITE_DOWNGRADE[:0] = BILLING_SQLITE_DOWNGRADE
+
+
 def _run(statements):
     for statement in statements:
         op.execute(statement)
