@@ -40,7 +40,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]'
+	@echo ">>> Installing EquipShare and its dependencies into $(VENV) (pip install -e '.[dev]')"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -q -e '.[dev]'
 	@touch $@
 
 install: $(STAMP)

@@ -27,6 +27,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, literal_column, null, or_, select, union_all, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
 from equipshare.accounts.models import User
@@ -361,7 +362,12 @@ def fetch_feed(token: str, now: datetime, not_modified: Callable[[str, datetime]
     feed = resolve_feed(token)
     state = feed_state(feed, now, settings)
     body = None if not_modified(state.etag, state.last_modified) else build_feed(feed, state, settings)
-    record_fetch(feed, state, now)
+    feed_id = feed.id
+    try:
+        record_fetch(feed, state, now)
+    except SQLAlchemyError:  # bookkeeping only: never fail a subscriber's fetch over it
+        db.session.rollback()
+        current_app.logger.warning("Could not record the fetch of calendar feed %s", feed_id, exc_info=True)
     return FeedResult(state.etag, state.last_modified, body)
 
 

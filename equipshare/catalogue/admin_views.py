@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from equipshare.catalogue import queries, services
@@ -24,6 +25,15 @@ from equipshare.extensions import db, login_manager
 from equipshare.i18n import current_language, localized
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# Other features' administration pages, linked from the dashboard once they are registered.
+OTHER_ADMIN_PAGES = (
+    ("billing_admin.vouchers_index", _l("Voucher programmes")),
+    ("billing_admin.claims", _l("Voucher claims")),
+    ("billing_admin.run_statements", _l("Monthly statements")),
+    ("notifications_admin.outbox", _l("Mail outbox")),
+    ("notifications_admin.jobs", _l("Scheduled jobs")),
+)
 
 
 @bp.before_request
@@ -46,7 +56,7 @@ def _actor():
 
 
 def _get_or_404(model, object_id: int):
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id) if queries.valid_id(object_id) else None
     if obj is None:
         abort(404)
     return obj
@@ -58,7 +68,8 @@ def _form_status() -> int:
 
 @bp.route("")
 def index():
-    return render_template("admin/index.html", counts=queries.admin_counts())
+    others = [(endpoint, label) for endpoint, label in OTHER_ADMIN_PAGES if endpoint in current_app.view_functions]
+    return render_template("admin/index.html", counts=queries.admin_counts(), other_pages=others)
 
 
 # --- Institutions ------------------------------------------------------------------------------
@@ -211,7 +222,7 @@ def instruments():
         stmt = stmt.where(Instrument.status == status)
     else:
         status = None
-    page = db.paginate(stmt, page=max(request.args.get("page", 1, type=int), 1), per_page=50, error_out=False)
+    page = db.paginate(stmt, page=queries.clamp_page(request.args.get("page", 1, type=int)), per_page=50, error_out=False)
     args = filters.as_args() | ({"status": status} if status else {})
     return render_template("admin/instruments.html", page=page, filters=filters, status=status, args=args,
                            options=queries.filter_options(lang))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from equipshare.catalogue import queries, services
@@ -24,6 +25,13 @@ from equipshare.i18n import current_language, localized
 from equipshare.web import safe_next_url, status_label
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+# Per-instrument pages of other features, linked from the list once they are registered.
+INSTRUMENT_PAGES = (
+    ("booking_manage.downtime", _l("Downtime")),
+    ("booking_manage.qualifications", _l("Qualifications")),
+    ("billing_manage.policy", _l("Billing policy")),
+)
 
 
 @bp.before_request
@@ -89,7 +97,8 @@ def instruments():
     items = db.session.scalars(
         queries.catalogue_statement(filters, lang, include_retired=True, lab_ids=lab_ids)
     ).all()
-    return render_template("manage/instruments.html", instruments=items,
+    pages = [(endpoint, label) for endpoint, label in INSTRUMENT_PAGES if endpoint in current_app.view_functions]
+    return render_template("manage/instruments.html", instruments=items, instrument_pages=pages,
                            labs=queries.labs_with_details(lang, lab_ids), status_form=StatusForm())
 
 

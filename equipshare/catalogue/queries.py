@@ -18,6 +18,8 @@ from equipshare.catalogue.models import (
 from equipshare.extensions import db
 
 SORTS = ("name", "institution")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers; larger numbers in a URL match nothing
+MAX_PAGE = 100_000
 MAX_QUERY_LENGTH = 100
 SEARCH_COLUMNS = (
     Instrument.name_zh,
@@ -27,6 +29,14 @@ SEARCH_COLUMNS = (
     Instrument.description_zh,
     Instrument.description_en,
 )
+
+
+def valid_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def clamp_page(page: int | None) -> int:
+    return min(max(page or 1, 1), MAX_PAGE)
 
 
 @dataclass(frozen=True)
@@ -45,9 +55,9 @@ class CatalogueFilters:
         text = " ".join(text.split())[:MAX_QUERY_LENGTH]
         return cls(
             q=text,
-            category_id=category_id if isinstance(category_id, int) and category_id > 0 else None,
-            institution_id=institution_id if isinstance(institution_id, int) and institution_id > 0 else None,
-            lab_id=lab_id if isinstance(lab_id, int) and lab_id > 0 else None,
+            category_id=category_id if valid_id(category_id) else None,
+            institution_id=institution_id if valid_id(institution_id) else None,
+            lab_id=lab_id if valid_id(lab_id) else None,
             mode=mode if mode in {m.value for m in BookingMode} else None,
             sort=sort if sort in SORTS else "name",
         )
@@ -126,12 +136,14 @@ def catalogue_statement(filters: CatalogueFilters, lang: str, *, include_retired
 
 def search_instruments(filters: CatalogueFilters, lang: str, page: int, per_page: int, **kw):
     """A Flask-SQLAlchemy Pagination of matching instruments. A page past the end is empty."""
-    return db.paginate(catalogue_statement(filters, lang, **kw), page=max(page, 1), per_page=per_page,
+    return db.paginate(catalogue_statement(filters, lang, **kw), page=clamp_page(page), per_page=per_page,
                        error_out=False, count=True)
 
 
 def load_instrument(instrument_id: int) -> Instrument | None:
     """One instrument with everything its page shows."""
+    if not valid_id(instrument_id):
+        return None
     stmt = (
         select(Instrument)
         .where(Instrument.id == instrument_id)
@@ -187,7 +199,7 @@ def home_data(lang: str, featured: int = 4) -> HomeData:
         .group_by(Institution.id)
         .order_by(name)
     ).all()
-    featured_list = db.session.scalars(
+    featured_list = [] if featured <= 0 else db.session.scalars(
         select(Instrument)
         .join(Instrument.lab)
         .join(Lab.institution)
@@ -242,6 +254,8 @@ def labs_with_details(lang: str, lab_ids: set[int] | None = None) -> list[Lab]:
 
 
 def load_lab(lab_id: int) -> Lab | None:
+    if not valid_id(lab_id):
+        return None
     return db.session.scalars(
         select(Lab).where(Lab.id == lab_id).options(joinedload(Lab.institution), selectinload(Lab.managers))
     ).first()

@@ -139,7 +139,7 @@ def test_database_refuses_to_change_issued_records(sql):
         db.session.flush()
     db.session.rollback()
     statement = db.session.scalar(select(Statement))
-    assert statement.due_fen == 40000 - 6000 and len(statement.lines) == 1
+    assert statement.due_fen == 40000 - 10_000 and len(statement.lines) == 1
 
 
 def test_open_charges_stay_editable_in_the_database():

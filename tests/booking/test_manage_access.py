@@ -7,9 +7,9 @@ the queue and agenda pages, but nothing of lab A on them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 import pytest
 

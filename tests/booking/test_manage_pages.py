@@ -110,6 +110,7 @@ def test_downtime_over_bookings_lists_them_then_cancels_them_in_one_step(client,
     html = _text(response)
     assert "overlaps 2 booking(s)" in html and "Client Member" in html and "Linyi Coatings Ltd" in html
     assert f'name="confirm_ids" value="{world.pending.id},{world.approved.id}"' in html
+    mailbox.deliver()
     assert snapshot() == before and not mailbox
     response = client.post(_downtime_url(world), data={
         **form, "confirm_ids": f"{world.pending.id},{world.approved.id}",

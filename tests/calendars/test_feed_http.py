@@ -202,3 +202,23 @@ def test_gunicorn_access_log_atoms_are_redacted():
     resp = SimpleNamespace(status="200 OK", headers=[], sent=10)
     atoms = logger.atoms(resp, SimpleNamespace(headers=[]), environ, timedelta(seconds=1))
     assert token not in repr(atoms) and "[redacted]" in atoms["r"] and "[redacted]" in atoms["U"]
+
+
+def test_a_failed_fetch_record_does_not_fail_the_feed(client, manager_feed, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def locked(*args, **kwargs):
+        raise OperationalError("UPDATE feed_tokens", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(services, "record_fetch", locked)
+    _, token = manager_feed
+    assert client.get(url(token)).status_code == 200
+
+
+def test_client_moved_to_another_organisation_sees_none_of_the_old_ones(client, world):
+    _, token = make_feed(world.client)
+    world.client.organisation = world.other.organisation
+    db.session.commit()
+    response = client.get(url(token))
+    assert response.status_code == 200
+    assert events(parse(response.data)[0]) == {}  # old bookings were for the old organisation

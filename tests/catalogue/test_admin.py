@@ -13,7 +13,6 @@ from tests.factories import (
     make_category,
     make_institution,
     make_instrument,
-    make_lab,
     make_org,
     make_user,
 )
@@ -41,7 +40,9 @@ def test_dashboard_counts_and_shortcuts(client, app, admin):
     assert response.status_code == 200
     assert "2 organisations are waiting for approval" in html
     if "admin_orgs.list" in app.view_functions:
-        assert "status=pending" in html
+        assert "/admin/organisations?status=pending" in html
+    if "billing_admin.vouchers_index" in app.view_functions:
+        assert "/admin/billing/vouchers" in html
     for link in ("/admin/institutions", "/admin/labs", "/admin/categories", "/admin/instruments",
                  "/manage/instruments/new"):
         assert link in html
@@ -183,3 +184,11 @@ def test_admin_instrument_list_shows_retired_and_filters_by_status(client, admin
     assert f"/manage/instruments/{retired.id}/edit" in html
     assert client.get(f"/instruments/{retired.id}").status_code == 200  # admins still see it
     assert active.id
+
+
+def test_huge_ids_are_404_for_admin_pages(client, admin):
+    huge = "9" * 30
+    for url in (f"/admin/institutions/{huge}/edit", f"/admin/labs/{huge}/edit", f"/admin/categories/{huge}/edit",
+                f"/manage/instruments/{huge}/edit"):
+        assert client.get(url).status_code == 404, url
+    assert client.get(f"/admin/instruments?page={huge}&lab={huge}").status_code == 200

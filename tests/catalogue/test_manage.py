@@ -29,11 +29,16 @@ def instrument_count() -> int:
     return db.session.scalar(db.select(db.func.count(Instrument.id)))
 
 
-def test_manager_lists_only_their_labs_instruments(client, setup):
+def test_manager_lists_only_their_labs_instruments(client, app, setup):
     login(client, setup["manager"])
     html = client.get("/manage/instruments").get_data(as_text=True)
     assert f'/manage/instruments/{setup["instrument"].id}/edit' in html
     assert f'/manage/instruments/{setup["other"].id}/edit' not in html
+    if "booking_manage.downtime" in app.view_functions:
+        with app.test_request_context():
+            from flask import url_for
+
+            assert url_for("booking_manage.downtime", instrument_id=setup["instrument"].id) in html
 
 
 def test_manager_edits_instrument_happy_path(client, setup):
@@ -273,3 +278,21 @@ def test_admin_can_create_an_instrument_for_any_lab(client, setup):
     assert response.status_code == 302
     made = db.session.scalar(db.select(Instrument).where(Instrument.name_en == "Admin-made"))
     assert made.lab_id == setup["other_lab"].id and len(made.rate_cards) == 3
+
+
+def test_manage_list_does_not_run_n_plus_one_queries(client, setup, count_queries):
+    from tests.factories import make_institution
+
+    login(client, setup["manager"])
+    client.get("/manage/instruments")
+    with count_queries() as few:
+        assert client.get("/manage/instruments").status_code == 200
+    for _ in range(27):
+        make_instrument(setup["lab"], make_category())
+    extra_lab = make_lab(make_institution())
+    extra_lab.managers.append(setup["manager"])
+    db.session.commit()
+    with count_queries() as many:
+        html = client.get("/manage/instruments").get_data(as_text=True)
+    assert html.count("/edit\"") >= 28
+    assert many.count == few.count, many.statements

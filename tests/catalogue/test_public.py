@@ -260,3 +260,10 @@ def test_catalogue_and_instrument_pages_do_not_run_n_plus_one_queries(client, ap
     assert large_page.count == small_page.count
     assert large_home.count == small_home.count
     assert small_list.count <= 8 and small_page.count <= 4
+
+
+def test_huge_numbers_in_urls_are_not_server_errors(client):
+    huge = "9" * 30
+    assert client.get(f"/instruments/{huge}").status_code == 404
+    assert client.get(f"/instruments/{huge}/photo").status_code == 404
+    assert client.get(f"/instruments?category={huge}&lab={huge}&institution={huge}&page={huge}").status_code == 200
