@@ -23,7 +23,7 @@ LANGUAGES := zh en
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup compile-translations translations db categories demo run test test-sqlite \
-        lint clean
+        lint clean bench
 
 help:
 	@echo "make run           set up, migrate, load demo data and serve http://$(HOST):$(PORT)"
@@ -32,6 +32,7 @@ help:
 	@echo "make demo          migrate and (re)load the demo data without serving"
 	@echo "make translations  extract messages, update/init the zh and en catalogues, compile"
 	@echo "make lint          ruff"
+	@echo "make bench         booking benchmarks (REPLACES the BENCH_DATABASE_URL database; see docs/benchmarks.md)"
 	@echo "make clean         remove test results and caches (keeps .venv and the database)"
 
 # --- Environment ------------------------------------------------------------------------------
@@ -116,6 +117,16 @@ test: setup
 
 test-sqlite: setup
 	env -u TEST_DATABASE_URL -u EQUIPSHARE_REQUIRE_POSTGRES $(PYTEST) -q -ra $(PYTEST_ARGS)
+
+# --- Benchmarks (on demand, never part of the tests) --------------------------------------------
+
+# BENCH_DATABASE_URL is emptied and filled with bench data: give it a database of its own, e.g.
+# postgresql://postgres@127.0.0.1:5432/es_bench. Needs wrk (apt-get install -y wrk).
+BENCH_ARGS ?= --bookings 10000 --bookings 1000000
+bench: setup
+	@test -n "$${BENCH_DATABASE_URL:-}" || { echo "set BENCH_DATABASE_URL (a database the benchmark may replace)"; exit 2; }
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 2; }
+	$(BIN)/python bench/bookings.py $(BENCH_ARGS) --json bench/results/latest.json
 
 # --- Housekeeping --------------------------------------------------------------------------------
 

@@ -93,6 +93,10 @@ class Config:
 
     CATALOGUE_PAGE_SIZE = _env_int("CATALOGUE_PAGE_SIZE", 12)
 
+    # Number of reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto
+    # are trusted that many hops deep, so rate limits key on the real client address.
+    PROXY_FIX_HOPS = _env_int("PROXY_FIX_HOPS", 0)
+
     # Calendar feeds: how often subscribers are asked to refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL).
     FEED_REFRESH_MINUTES = _env_int("FEED_REFRESH_MINUTES", 60)
 

@@ -89,7 +89,13 @@ def reminder_runs(runner: str | None = None) -> int:
     return db.session.scalar(query)
 
 
+def end_read_snapshot() -> None:
+    """On SQLite (WAL) a transaction that read before others committed cannot write: start afresh."""
+    db.session.rollback()
+
+
 def approved_bookings_starting_soon(count: int) -> list[int]:
+    end_read_snapshot()
     instrument = make_instrument()
     base = utcnow().replace(microsecond=0) + timedelta(hours=2)
     ids = [make_booking(instrument, make_client_user(locale="en"), start=base + timedelta(hours=i),
@@ -150,6 +156,7 @@ def test_two_active_schedulers_still_run_each_slot_once(start_scheduler, mailbox
 def test_a_reminder_due_while_the_scheduler_was_stopped_is_sent_once_after_restart(start_scheduler, mailbox, app):
     first = start_scheduler()
     wait_until(lambda: reminder_runs(first.runner) >= 2, "the scheduler to run", (first,))
+    end_read_snapshot()
     instrument, user = make_instrument(), make_client_user(locale="en")
     due = utcnow() + timedelta(seconds=6)
     booking = make_booking(instrument, user, start=due + timedelta(hours=app.config["REMINDER_HOURS"]),
