@@ -66,6 +66,9 @@ def over_http(app, url: str, result: dict, seconds: int) -> dict:
     with http_load.gunicorn("bench.wsgi_app:app", {"BENCH_DATABASE_URL": url}) as (base, log):
         out["week_c1"] = http_load.run_get(base, path, seconds, 1)
         out["week_c4"] = http_load.run_get(base, path, seconds, 4)
+        json_only = ("Accept: application/json",)  # the same view without the HTML page
+        out["week_json_c1"] = http_load.run_get(base, path, seconds, 1, json_only)
+        out["week_json_c4"] = http_load.run_get(base, path, seconds, 4, json_only)
         cookie, csrf = http_load.login(base, result["client"], seed.BENCH_PASSWORD)
         week = datetime.fromisoformat(result["week"]).date()
         out["book_c1"] = http_load.run_booking_posts(base, cookie, csrf, result["instrument_ids"], week, seconds, 1)
@@ -98,6 +101,7 @@ def verdict(results: list[dict]) -> dict:
         checks["http_week_growth"] = h_large["week_c1"]["p50_ms"] / h_small["week_c1"]["p50_ms"]
         checks["http_book_growth"] = h_large["book_c1"]["p50_ms"] / h_small["book_c1"]["p50_ms"]
         checks["week_rps_vs_hello"] = h_large["week_c4"]["rps"] / h_large["hello_c4"]["rps"]
+        checks["week_json_rps_vs_hello"] = h_large["week_json_c4"]["rps"] / h_large["hello_c4"]["rps"]
         checks["book_median_ms_at_largest"] = h_large["book_c1"]["p50_ms"]
     return {k: round(v, 3) for k, v in checks.items()}
 

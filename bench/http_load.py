@@ -86,12 +86,15 @@ def _ms(text: str) -> float:
     return round(float(number) * _UNIT[unit], 3)
 
 
-def wrk(url: str, seconds: int, connections: int, script: Path | None = None, env: dict | None = None) -> dict:
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None, env: dict | None = None,
+        headers: tuple[str, ...] = ()) -> dict:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install -y wrk)")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
         command += ["-s", str(script)]
+    for header in headers:
+        command += ["-H", header]
     out = subprocess.run(command + [url], capture_output=True, text=True, check=True,
                          env={**os.environ, **(env or {})}).stdout
     result = {"command": " ".join(command + [url]), "connections": connections, "seconds": seconds}
@@ -109,8 +112,8 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None, en
     return result
 
 
-def run_get(base: str, path: str, seconds: int, connections: int) -> dict:
-    return wrk(base + path, seconds, connections, LUA_DIR / "count_status.lua")
+def run_get(base: str, path: str, seconds: int, connections: int, headers: tuple[str, ...] = ()) -> dict:
+    return wrk(base + path, seconds, connections, LUA_DIR / "count_status.lua", headers=headers)
 
 
 def run_booking_posts(base: str, cookie: str, csrf: str, instrument_ids: list[int], week, seconds: int,
