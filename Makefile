@@ -84,8 +84,11 @@ demo: categories
 
 run: demo
 	@echo ">>> EquipShare: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	@# Scheduler: when `flask --app wsgi scheduler` exists (a later issue), start it here in the
-	@# background (one process for the whole site) and stop it when the web server stops.
+	@# The scheduler (sends the queued mails, reminders, expiry…) runs in the background, one
+	@# process for the whole site, and stops with the web server. With no MAIL_SERVER set, mails
+	@# are written to its log instead of being sent.
+	@$(FLASK) scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # --- Tests ---------------------------------------------------------------------------------------

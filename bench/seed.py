@@ -97,11 +97,10 @@ def _reference_data(now: datetime) -> tuple[list[int], list[tuple[int, int]], Us
                          contact_phone="0539-0000000", contact_email=f"firm{i}@bench.example") for i in range(ORGS)]
     users = [User(email=f"client{i}@bench.example", name=f"Client {i}", password_hash=password, organisation=org)
              for i, org in enumerate(orgs)]
-    bench_org = Organisation(name="Bench Requests Ltd", kind="enterprise", status="approved", contact_name="Bench",
-                             contact_phone="0539-0000000", contact_email="bench@bench.example")
-    bench_user = User(email=BENCH_EMAIL, name="Bench Client", password_hash=password, organisation=bench_org,
+    # The requesting client belongs to a firm with a long history (1 % of all bookings).
+    bench_user = User(email=BENCH_EMAIL, name="Bench Client", password_hash=password, organisation=orgs[0],
                       locale="en")
-    db.session.add_all([category, institution, *labs, *instruments, *orgs, *users, bench_org, bench_user])
+    db.session.add_all([category, institution, *labs, *instruments, *orgs, *users, bench_user])
     db.session.commit()
     return [i.id for i in instruments], [(u.id, u.organisation_id) for u in users], bench_user
 

@@ -32,8 +32,9 @@ from importlib import import_module
 from apscheduler.triggers.cron import CronTrigger
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import create_engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import NullPool
 
 from equipshare.db import begin_write, utcnow
 from equipshare.extensions import db
@@ -264,17 +265,12 @@ class PostgresLeaderLock:
     outside the application's pool. PostgreSQL releases it when that connection ends."""
 
     def __init__(self, url, key: int):
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
-
         self.key = key
         self.engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
         self._conn = None
         self._held = False
 
     def try_acquire(self) -> bool:
-        from sqlalchemy import text
-
         try:
             if self._conn is None:
                 self._conn = self.engine.connect()
@@ -285,8 +281,6 @@ class PostgresLeaderLock:
         return self._held
 
     def still_held(self) -> bool:
-        from sqlalchemy import text
-
         try:
             return self._held and self._conn is not None and self._conn.scalar(text("SELECT 1")) == 1
         except Exception:  # noqa: BLE001 - the connection (and with it the lock) is gone
@@ -294,13 +288,15 @@ class PostgresLeaderLock:
             return False
 
     def release(self) -> None:
-        self._held = False
         if self._conn is not None:
             try:
+                if self._held:  # unlock first: closing alone frees it only once the backend exits
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
                 self._conn.close()
             except Exception:  # noqa: BLE001
                 pass
             self._conn = None
+        self._held = False
 
 
 def leader_lock_for(app):

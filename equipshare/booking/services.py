@@ -190,6 +190,9 @@ def _check_open_request_limit(instrument: Instrument, organisation_id: int, now:
         Booking.organisation_id == organisation_id,
         Booking.status.in_(SLOT_HOLDING),
         Booking.end_at > now,
+        # implied by end_at > now (no booking is longer); bounds the index range scan, so an
+        # organisation's years of history are not read (bench: 7.5 ms → 0.1 ms at 1M bookings)
+        Booking.start_at > now - timedelta(minutes=MAX_BOOKING_MINUTES),
     )
     if exclude_booking_id is not None:
         query = query.where(Booking.id != exclude_booking_id)

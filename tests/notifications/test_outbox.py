@@ -145,8 +145,9 @@ def test_sensitive_bodies_are_wiped_once_delivered(app, mailbox):
 
 
 def test_a_template_error_in_one_language_falls_back_to_the_other_and_is_recorded(world, monkeypatch, mailbox):
-    import equipshare.notifications.render as render
     from flask_babel import get_locale
+
+    import equipshare.notifications.render as render
 
     real = render.render_template
 
