@@ -117,8 +117,10 @@ def run_get(base: str, path: str, seconds: int, connections: int, headers: tuple
 
 
 def run_booking_posts(base: str, cookie: str, csrf: str, instrument_ids: list[int], week, seconds: int,
-                      connections: int) -> dict:
+                      connections: int, first_slot: int = 0) -> dict:
     """POST /instruments/<id>/book, each request a new free afternoon slot (see bench/lua/book.lua)."""
     env = {"BENCH_COOKIE": cookie, "BENCH_CSRF": csrf, "BENCH_INSTRUMENTS": ",".join(map(str, instrument_ids)),
-           "BENCH_WEEK": week.isoformat()}
-    return wrk(base + "/", seconds, connections, LUA_DIR / "book.lua", env)
+           "BENCH_WEEK": week.isoformat(), "BENCH_FIRST_SLOT": str(first_slot)}
+    result = wrk(base + "/", seconds, connections, LUA_DIR / "book.lua", env)
+    time.sleep(1)  # requests wrk left in flight finish before the caller cleans up
+    return result

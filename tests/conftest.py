@@ -17,6 +17,7 @@ import socket
 import time
 from contextlib import contextmanager
 from email import message_from_bytes, policy
+from functools import lru_cache
 
 import pytest
 from flask.testing import FlaskClient
@@ -128,10 +129,26 @@ def database_url(tmp_path_factory):
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
 
 
+def compile_translations() -> None:
+    """Compile the committed .po catalogues (the .mo files are build output, not in git)."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent / "equipshare" / "translations"
+    for po_path in root.glob("*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh)
+        with po_path.with_suffix(".mo").open("wb") as fh:
+            write_mo(fh, catalog)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, smtp_server, tmp_path_factory):
     from flask_migrate import upgrade
 
+    compile_translations()
     controller, _ = smtp_server
     app = create_app(
         "testing",
@@ -140,6 +157,9 @@ def app(database_url, smtp_server, tmp_path_factory):
         UPLOAD_FOLDER=str(tmp_path_factory.mktemp("uploads")),
         MAIL_SERVER=controller.hostname,
         MAIL_PORT=controller.port,
+        # The product's default language is Chinese (config.Config); tests read English so that
+        # their assertions stay readable. tests/test_i18n.py checks the real default on its own app.
+        BABEL_DEFAULT_LOCALE="en",
     )
     with app.app_context():
         upgrade()
@@ -147,9 +167,22 @@ def app(database_url, smtp_server, tmp_path_factory):
     return app
 
 
+@lru_cache(maxsize=1)
+def _is_superuser() -> bool:
+    return bool(db.session.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")))
+
+
 def _clean_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql" and _is_superuser():
+        # Faster than TRUNCATE, which syncs a new file per table to disk (~0.7 s per test on a
+        # busy machine). "replica" skips the foreign-key and immutability triggers (superuser only).
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+        for name in tables:
+            db.session.execute(text(f'DELETE FROM "{name}"'))
+        db.session.execute(text("SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
+                                "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"))
+    elif db.engine.dialect.name == "postgresql":
         db.session.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
     else:
         # users ↔ organisations reference each other (decided_by_id): check the keys at commit.

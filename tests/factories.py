@@ -116,6 +116,7 @@ def make_user(org: Organisation | None = None, *, org_admin: bool = False, **kw)
         organisation=org,
         org_role=MemberRole.ADMIN if org_admin else MemberRole.MEMBER,
         member_status=kw.pop("member_status", MemberStatus.ACTIVE),
+        locale=kw.pop("locale", "en"),  # see BABEL_DEFAULT_LOCALE in conftest.py
         **kw,
     )
     db.session.add(obj)

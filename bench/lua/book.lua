@@ -1,7 +1,8 @@
 -- POST a booking request for a new free slot each time: 30-minute afternoon slots (13:00-18:00
 -- China time, left free by bench/seed.py), Monday to Friday from BENCH_WEEK on, round-robin over
 -- BENCH_INSTRUMENTS. Logged in with BENCH_COOKIE / BENCH_CSRF. Run with one wrk thread (-t1) so
--- the slot counter is shared by all connections.
+-- the slot counter is shared by all connections. BENCH_FIRST_SLOT starts the counter elsewhere, so
+-- a request still in flight when an earlier run stopped cannot collide with this run.
 local threads = {}
 
 function setup(thread)
@@ -17,7 +18,7 @@ function init(args)
   end
   local y, m, d = os.getenv("BENCH_WEEK"):match("(%d+)-(%d+)-(%d+)")
   monday = os.time({year = tonumber(y), month = tonumber(m), day = tonumber(d), hour = 12})
-  counter = 0
+  counter = tonumber(os.getenv("BENCH_FIRST_SLOT") or "0")
   statuses = {}
 end
 

@@ -226,8 +226,8 @@ def decide_organisation(actor: User, org: Organisation, decision: str, reason: s
     org.decision_reason = reason
     org.decided_at = now
     org.decided_by_id = actor.id
+    mails.send_organisation_decision(org)  # queued in this transaction (outbox)
     db.session.commit()
-    mails.send_organisation_decision(org)
     return org
 
 
@@ -253,8 +253,8 @@ def invite_member(actor: User, org: Organisation, email: str, now: datetime) -> 
     invitation = Invitation(organisation_id=org.id, email=email, token_hash=digest, invited_by_id=actor.id,
                             created_at=now, expires_at=now + ttl)
     db.session.add(invitation)
+    mails.send_invitation(invitation, token)  # queued in this transaction (outbox)
     db.session.commit()
-    mails.send_invitation(invitation, token)
     return invitation
 
 
@@ -304,8 +304,8 @@ def decide_join_request(actor: User, member: User, approve: bool, now: datetime)
     if not perms.can_decide_join_request(actor, member):
         raise Forbidden(_l("You cannot decide on this request."))
     member.member_status = MemberStatus.ACTIVE if approve else MemberStatus.REMOVED
+    mails.send_join_decision(member, approve)  # queued in this transaction (outbox)
     db.session.commit()
-    mails.send_join_decision(member, approve)
     return member
 
 
@@ -393,8 +393,8 @@ def request_password_reset(email: str, now: datetime) -> None:
     token, digest = new_token()
     ttl = timedelta(minutes=current_app.config["PASSWORD_RESET_TTL_MINUTES"])
     db.session.add(PasswordResetToken(user_id=user.id, token_hash=digest, created_at=now, expires_at=now + ttl))
+    mails.send_password_reset(user, token)  # queued in this transaction (outbox)
     db.session.commit()
-    mails.send_password_reset(user, token)
 
 
 def find_reset_token(token: str, now: datetime) -> PasswordResetToken | None:

@@ -10,7 +10,13 @@ from flask_login import current_user, login_required
 from equipshare.billing import charges as charge_service
 from equipshare.billing import reports
 from equipshare.billing.exports import MODE_LABELS, kind_label, to_csv, yuan
-from equipshare.billing.forms import AdjustChargeForm, BillingPolicyForm, CorrectionForm, fen_text
+from equipshare.billing.forms import (
+    CLASS_LABELS,
+    AdjustChargeForm,
+    BillingPolicyForm,
+    CorrectionForm,
+    fen_text,
+)
 from equipshare.billing.permissions import (
     can_edit_billing_policy,
     can_view_charge,
@@ -29,7 +35,7 @@ bp = Blueprint("billing_manage", __name__, url_prefix="/manage/billing")
 
 @bp.context_processor
 def billing_helpers():
-    return {"kind_label": kind_label, "mode_labels": MODE_LABELS}
+    return {"kind_label": kind_label, "mode_labels": MODE_LABELS, "class_labels": CLASS_LABELS}
 
 
 @bp.before_request

@@ -5,7 +5,7 @@ Another organisation's statement answers 404, exactly like a statement that does
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -93,8 +93,8 @@ def statement_as_pdf(statement_id: int):
 @login_required
 def voucher_balance():
     org_id = _org_scope()
-    if org_id is None:
-        abort(404)
+    if org_id is None:  # a platform admin without ?org=: the programmes and all grants
+        return redirect(url_for("billing_admin.vouchers_index"))
     if not can_view_org_billing(current_user, org_id):
         abort(403)
     return render_template("billing/vouchers.html", organisation=db.session.get(Organisation, org_id),

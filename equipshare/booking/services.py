@@ -38,6 +38,7 @@ from equipshare.db import begin_write
 from equipshare.errors import Conflict, Forbidden, NotFound, RuleViolation
 from equipshare.extensions import db
 from equipshare.timeutil import format_local
+from equipshare.web import status_label
 
 # action → (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -93,7 +94,7 @@ def _transition(booking: Booking, action: str, actor: User | None, now: datetime
     allowed_from, to_status = TRANSITIONS[action]
     if booking.status not in allowed_from:
         raise Conflict(
-            _l("This booking is already %(status)s; it cannot be changed that way.", status=booking.status),
+            _l("This booking is already %(status)s; it cannot be changed that way.", status=status_label(booking.status).lower()),
             code="booking_state_changed")
     from_status = booking.status
     booking.status = to_status
@@ -260,7 +261,7 @@ def cancel_booking(actor: User, booking_id: int, reason: str | None, now: dateti
     actor = db.session.get(User, actor.id)
     if not can_cancel_booking(actor, booking, now):
         if booking.status not in SLOT_HOLDING:
-            raise Conflict(_l("This booking is already %(status)s.", status=booking.status), code="booking_state_changed")
+            raise Conflict(_l("This booking is already %(status)s.", status=status_label(booking.status).lower()), code="booking_state_changed")
         raise Forbidden(_l("You cannot cancel this booking."), code="cannot_cancel")
     reason = _clean(reason, "reason")
     by_manager = can_manage_bookings_of(actor, booking.instrument) and actor.id != booking.user_id
@@ -344,7 +345,7 @@ def decide_bookings(actor: User, booking_ids: list[int], approve: bool, reason: 
         if not can_manage_bookings_of(actor, booking.instrument):
             raise Forbidden(_l("You do not manage this instrument."), code="not_your_instrument")
         if not can_decide_booking(actor, booking):
-            raise Conflict(_l("Booking #%(id)s is already %(status)s.", id=booking.id, status=booking.status),
+            raise Conflict(_l("Booking #%(id)s is already %(status)s.", id=booking.id, status=status_label(booking.status).lower()),
                            code="booking_state_changed")
         events.append(_transition(booking, "approve" if approve else "reject", actor, now, reason,
                                   decided_by_id=actor.id, decided_at=now, decision_reason=reason))
@@ -363,7 +364,7 @@ def record_usage(actor: User, booking_id: int, actual_start: datetime, actual_en
         raise Forbidden(_l("You do not manage this instrument."), code="not_your_instrument")
     if not can_record_usage(actor, booking, now):
         if booking.status != BookingStatus.APPROVED:
-            raise Conflict(_l("This booking is already %(status)s.", status=booking.status), code="booking_state_changed")
+            raise Conflict(_l("This booking is already %(status)s.", status=status_label(booking.status).lower()), code="booking_state_changed")
         raise RuleViolation(_l("Usage can be recorded once the booking has started."), code="not_started")
     if actual_end <= actual_start:
         raise RuleViolation(_l("The end must be after the start."), code="end_before_start", field="actual_end")
@@ -390,7 +391,7 @@ def mark_no_show(actor: User, booking_id: int, now: datetime, note: str | None =
         raise Forbidden(_l("You do not manage this instrument."), code="not_your_instrument")
     if not can_record_usage(actor, booking, now):
         if booking.status != BookingStatus.APPROVED:
-            raise Conflict(_l("This booking is already %(status)s.", status=booking.status), code="booking_state_changed")
+            raise Conflict(_l("This booking is already %(status)s.", status=status_label(booking.status).lower()), code="booking_state_changed")
         raise RuleViolation(_l("A no-show can be recorded once the booking has started."), code="not_started")
     event = _transition(booking, "no_show", actor, now, _clean(note, "note"), usage_recorded_by_id=actor.id)
     charge_booking(booking, actor, now)  # the no-show fee (billing policy)

@@ -38,6 +38,7 @@ from equipshare.db import utcnow
 from equipshare.errors import Conflict, DomainError, flash_error, wants_json
 from equipshare.extensions import db
 from equipshare.timeutil import LOCAL_TZ
+from equipshare.web import status_label
 
 bp = Blueprint("booking", __name__)
 
@@ -258,7 +259,7 @@ def _visible_booking_or_404(booking_id: int) -> Booking:
 def _refuse_action(booking: Booking) -> None:
     """A visible booking the user may not change: 409 if its state forbids it, else 403."""
     if booking.status not in SLOT_HOLDING:
-        raise Conflict(_("This booking is %(status)s; it can no longer be changed.", status=booking.status),
+        raise Conflict(_("This booking is %(status)s; it can no longer be changed.", status=status_label(booking.status).lower()),
                        code="booking_state_changed")
     abort(403)
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import joinedload
 
 from equipshare.accounts.models import User
 from equipshare.booking.models import MAX_BOOKING_MINUTES, Booking, Downtime
-from equipshare.calendars import ical
+from equipshare.calendars import cache, ical
 from equipshare.calendars.models import FeedScope, FeedToken
 from equipshare.calendars.permissions import can_create_feed, can_manage_feed, can_use_feed
 from equipshare.catalogue.models import Instrument, Lab
@@ -356,12 +356,18 @@ def record_fetch(feed: FeedToken, state: FeedState, now: datetime) -> None:
 
 
 def fetch_feed(token: str, now: datetime, not_modified: Callable[[str, datetime], bool]) -> FeedResult:
-    """Serve a subscription: resolve the token (NotFound), compute the validator, and build the
-    calendar only if ``not_modified(etag, last_modified)`` — the request's conditions — is false."""
+    """Serve a subscription: resolve the token (NotFound), compute the validator, and produce the
+    calendar only if ``not_modified(etag, last_modified)`` — the request's conditions — is false:
+    from the body cache when this ETag was built recently, else by building it."""
     settings = calendar_settings()
     feed = resolve_feed(token)
     state = feed_state(feed, now, settings)
-    body = None if not_modified(state.etag, state.last_modified) else build_feed(feed, state, settings)
+    body = None
+    if not not_modified(state.etag, state.last_modified):
+        body = cache.bodies.get(state.etag)
+        if body is None:
+            body = build_feed(feed, state, settings)
+            cache.bodies.put(state.etag, body)
     feed_id = feed.id
     try:
         record_fetch(feed, state, now)

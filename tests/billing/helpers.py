@@ -31,14 +31,14 @@ class Setup:
 
 def setup_firm(rates: dict | None = None, **instrument_kw) -> Setup:
     lab = make_lab()
-    manager = make_manager(lab)
+    manager = make_manager(lab, locale="en")  # English pages: the tests read English messages
     instrument = make_instrument(lab=lab, rates=rates, **instrument_kw)
-    client = make_client_user(org_admin=True)
+    client = make_client_user(org_admin=True, locale="en")
     return Setup(instrument, manager, client, client.organisation)
 
 
 def member_of(org: Organisation) -> User:
-    return make_user(org)
+    return make_user(org, locale="en")
 
 
 def completed_booking(instrument: Instrument, user: User, start: datetime, minutes: int = 60,

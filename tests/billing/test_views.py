@@ -42,19 +42,19 @@ def test_org_admin_sees_own_statements_and_downloads(client):
     page = client.get("/billing/statements").get_data(as_text=True)
     assert statement.number in page and "¥600.00" in page
     detail = client.get(f"/billing/statements/{statement.id}")
-    assert detail.status_code == 200 and s.instrument.name_zh in detail.get_data(as_text=True)
+    assert detail.status_code == 200 and s.instrument.name_en in detail.get_data(as_text=True)
     pdf = client.get(f"/billing/statements/{statement.id}.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF") and b"STSong-Light" in pdf.data
     csv = client.get(f"/billing/statements/{statement.id}.csv")
     assert csv.mimetype == "text/csv" and "attachment" in csv.headers["Content-Disposition"]
     text = csv.data.decode("utf-8-sig")
-    assert s.instrument.name_zh in text and "600.00" in text
+    assert s.instrument.name_en in text and "600.00" in text
 
 
 def test_another_firms_statement_is_not_found(client):
     _, statement = _issued()
-    intruder = make_client_user(org_admin=True)
+    intruder = make_client_user(org_admin=True, locale="en")
     db.session.commit()
     login(client, intruder)
     for suffix in ("", ".pdf", ".csv"):
@@ -80,7 +80,7 @@ def test_statements_need_an_org_admin(client):
 
 def test_platform_admin_sees_every_statement(client):
     _, statement = _issued()
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     page = client.get("/billing/statements").get_data(as_text=True)
@@ -90,7 +90,7 @@ def test_platform_admin_sees_every_statement(client):
 
 
 def test_statement_csv_neutralises_formulas(client):
-    s, statement = _issued(name_zh="=HYPERLINK(\"http://evil\")")
+    s, statement = _issued(name_zh="=HYPERLINK(\"http://evil\")", name_en="=HYPERLINK(\"http://evil\")")
     login(client, s.client)
     text = client.get(f"/billing/statements/{statement.id}.csv").data.decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
@@ -153,7 +153,7 @@ def test_adjustment_on_an_issued_statement_is_refused_with_a_message(client):
 def test_other_managers_cannot_see_or_adjust_charges(client):
     s = setup_firm()
     charge = charge_booking(completed_booking(s.instrument, s.client, local(2026, 3, 2)), None, APRIL_1)
-    other = make_manager()
+    other = make_manager(locale="en")
     db.session.commit()
     login(client, other)
     assert client.get(f"/manage/billing/charges/{charge.id}").status_code == 403
@@ -189,7 +189,7 @@ def test_billing_policy_form(client):
     instrument = db.session.get(type(s.instrument), s.instrument.id)
     assert (instrument.billing_mode, instrument.billing_increment_minutes, instrument.late_cancel_fee_percent,
             instrument.no_show_fee_percent) == ("max_booked_actual", 15, 20, 50)
-    other = make_manager()
+    other = make_manager(locale="en")
     db.session.commit()
     client.post("/auth/logout")
     login(client, other)
@@ -197,25 +197,25 @@ def test_billing_policy_form(client):
 
 
 def test_income_by_instrument_and_month(client):
-    s = setup_firm(name_zh="原子力显微镜")
+    s = setup_firm(name_zh="原子力显微镜", name_en="Atomic force microscope")
     make_voucher_grant(make_voucher_programme(), s.org, 2026, 100_000)
     _issued(s)
-    other = setup_firm(name_zh="核磁共振波谱仪")
+    other = setup_firm(name_zh="核磁共振波谱仪", name_en="NMR spectrometer")
     _issued(other)
     login(client, s.manager)
     page = client.get("/manage/billing/income?year=2026").get_data(as_text=True)
-    assert "原子力显微镜" in page and "核磁共振波谱仪" not in page
+    assert "Atomic force microscope" in page and "NMR spectrometer" not in page
     assert "¥600.00" in page and "¥360.00" in page and "¥240.00" in page
     assert "No billed income in 2025" in client.get("/manage/billing/income?year=2025").get_data(as_text=True)
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     client.post("/auth/logout")
     login(client, admin)
-    assert "核磁共振波谱仪" in client.get("/manage/billing/income?year=2026").get_data(as_text=True)
+    assert "NMR spectrometer" in client.get("/manage/billing/income?year=2026").get_data(as_text=True)
     client.post("/auth/logout")
     login(client, s.manager)
     csv = client.get("/manage/billing/income?year=2026&format=csv").data.decode("utf-8-sig")
-    assert s.instrument.name_zh in csv and other.instrument.name_zh not in csv and "600.00" in csv
+    assert "Atomic force microscope" in csv and "NMR spectrometer" not in csv and "600.00" in csv
 
 
 # --- platform admin: programmes, grants, claims, on-demand run ---------------------------------------
@@ -238,7 +238,7 @@ def _programme_data(**overrides):
     ("customer_classes", [], "at least one"),
 ])
 def test_bad_programmes_are_refused(client, field, value, message):
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     response = client.post("/admin/billing/vouchers/new", data=_programme_data(**{field: value}))
@@ -247,8 +247,8 @@ def test_bad_programmes_are_refused(client, field, value, message):
 
 
 def test_admin_defines_and_grants_a_programme(client):
-    admin = make_admin()
-    firm = make_client_user(org_admin=True).organisation
+    admin = make_admin(locale="en")
+    firm = make_client_user(org_admin=True, locale="en").organisation
     db.session.commit()
     login(client, admin)
     assert client.post("/admin/billing/vouchers/new", data=_programme_data()).status_code == 302
@@ -285,7 +285,7 @@ def test_voucher_admin_pages_are_for_platform_admins(client):
 def test_admin_runs_statements_on_demand(client):
     s = setup_firm()
     charge_booking(completed_booking(s.instrument, s.client, local(2026, 3, 2)), None, APRIL_1)
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     assert client.get("/admin/billing/statements/run").status_code == 200
@@ -303,7 +303,7 @@ def test_claims_export_per_institution(client):
     s = setup_firm()
     make_voucher_grant(make_voucher_programme(name="=cmd|' /C calc'!A0"), s.org, 2026, 100_000)
     _issued(s)
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     page = client.get("/admin/billing/claims?period=2026-03").get_data(as_text=True)
@@ -325,7 +325,7 @@ def test_admin_pages_render(client):
     programme = make_voucher_programme(instruments=[s.instrument])
     make_voucher_grant(programme, s.org, 2026, 100_000)
     _, statement = _issued(s)
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     index = client.get("/admin/billing/vouchers").get_data(as_text=True)
@@ -337,3 +337,14 @@ def test_admin_pages_render(client):
     assert "¥640.00" in client.get(f"/billing/vouchers?org={s.org.id}").get_data(as_text=True)
     charge_page = client.get(f"/manage/billing/charges/{statement.lines[0].charge_id}").get_data(as_text=True)
     assert "Add a correction" in charge_page and statement.number in charge_page
+
+
+def test_statement_in_chinese_for_a_chinese_speaking_firm(client):
+    s, statement = _issued()
+    s.client.locale = "zh"
+    db.session.commit()
+    login(client, s.client)
+    page = client.get(f"/billing/statements/{statement.id}").get_data(as_text=True)
+    assert "对账单" in page and "应付金额" in page and s.instrument.name_zh in page and s.org.name in page
+    pdf = client.get(f"/billing/statements/{statement.id}.pdf")
+    assert pdf.status_code == 200 and b"UniGB-UCS2-H" in pdf.data  # CJK text in the built-in CID font

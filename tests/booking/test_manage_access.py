@@ -103,3 +103,20 @@ def test_access_matrix(client, route: Route, role: str):
         assert response.status_code == 403, (role, route.name, response.status_code)
         assert snapshot() == before
         assert "XRD of powders" not in html and world.client_user.email not in html
+
+
+def test_manager_b_can_neither_see_nor_cancel_lab_a_bookings_through_the_booking_pages(client):
+    """The booking page and its cancel action (client pages, open to the instrument's managers)."""
+    world = build_world()
+    login(client, world.manager_b)
+    before = snapshot()
+    assert client.get(f"/bookings/{world.pending.id}").status_code == 404
+    response = client.post(f"/bookings/{world.approved.id}/cancel", data={"reason": "Not mine"})
+    assert response.status_code == 404
+    assert snapshot() == before
+    client.post("/auth/logout")
+    login(client, world.manager_a)
+    assert client.get(f"/bookings/{world.pending.id}").status_code == 200
+    response = client.post(f"/bookings/{world.approved.id}/cancel", data={"reason": "Instrument needed"})
+    assert response.status_code == 302 and world.approved.status == "cancelled"
+    assert world.approved.cancelled_by_id == world.manager_a.id

@@ -302,7 +302,7 @@ def test_no_show(client, world):
     assert world.started.events[-1].action == "no_show" and world.started.events[-1].note == "Nobody came"
     before = snapshot()
     response = client.post(f"/manage/bookings/{world.started.id}/no-show")
-    assert response.status_code == 409 and "already no_show" in _text(response)
+    assert response.status_code == 409 and "already no-show" in _text(response)
     assert snapshot() == before
 
 

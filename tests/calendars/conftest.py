@@ -22,6 +22,15 @@ from tests.factories import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _empty_body_cache():
+    from equipshare.calendars import cache
+
+    cache.bodies.clear()
+    yield
+    cache.bodies.clear()
+
+
 @pytest.fixture()
 def world():
     now = utcnow()

@@ -6,12 +6,14 @@ import re
 from datetime import UTC, timedelta
 
 import pytest
+from flask_babel import force_locale, gettext
 from icalendar import Calendar
 
 from equipshare.booking import services as booking_services
 from equipshare.calendars import services
 from equipshare.calendars.ical import clean_text
 from equipshare.extensions import db
+from equipshare.web import status_label
 from tests.calendars.helpers import events, parse, vevents
 from tests.factories import make_booking, make_feed
 
@@ -54,7 +56,8 @@ def test_manager_feed_holds_bookings_and_downtime_with_statuses(world):
     assert "扫描电子显微镜" in str(event["SUMMARY"])  # the owner reads Chinese; UTF-8 intact
     assert "理科楼" in str(found[uid(b.pending)]["LOCATION"]) or "B101" in str(found[uid(b.pending)]["LOCATION"])
     assert str(found[uid(b.pending)]["SUMMARY"]).startswith("[")  # marked as a pending request
-    assert "No-show" in str(found[uid(b.no_show)]["SUMMARY"])
+    with force_locale("zh"):  # the owner's language
+        assert str(found[uid(b.no_show)]["SUMMARY"]).startswith(f"[{status_label('no_show')}] ")
     assert "Annual service" in str(found[f"downtime-{world.downtime.id}@{HOST}"]["DESCRIPTION"])
 
 
@@ -200,3 +203,17 @@ def test_uid_depends_only_on_booking_and_host(world, app):
         app.config["SERVER_BASE_URL"] = "http://equipshare.test"
     assert first == uid(booking)
     assert str(moved.walk("VEVENT")[0]["UID"]) == f"booking-{booking.id}@feeds.example.org"
+
+
+def test_labels_follow_the_owner_language_not_the_request(world):
+    feed, _ = make_feed(world.client)
+    db.session.commit()
+    names = {}
+    for locale in ("en", "zh"):
+        world.client.locale = locale
+        db.session.commit()
+        cal = parse(render(feed, world.now))[0]
+        with force_locale(locale):
+            assert gettext("My bookings") in str(cal["X-WR-CALNAME"])
+        names[locale] = str(cal["X-WR-CALNAME"])
+    assert "My bookings" in names["en"]

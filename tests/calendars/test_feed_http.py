@@ -222,3 +222,29 @@ def test_client_moved_to_another_organisation_sees_none_of_the_old_ones(client, 
     response = client.get(url(token))
     assert response.status_code == 200
     assert events(parse(response.data)[0]) == {}  # old bookings were for the old organisation
+
+
+def test_unconditional_refetch_is_served_from_the_body_cache(client, world, manager_feed, count_queries):
+    from equipshare.calendars import cache
+
+    _, token = manager_feed
+    first = client.get(url(token))
+    assert len(cache.bodies) == 1
+    with count_queries() as q:
+        again = client.get(url(token))  # e.g. Google Calendar: no If-None-Match
+    assert again.status_code == 200 and again.data == first.data
+    assert not any("purpose" in s for s in q.statements)  # not rebuilt
+    booking_services.decide_bookings(world.manager, [world.b.pending.id], True, None, world.now)
+    changed = client.get(url(token))
+    assert changed.headers["ETag"] != first.headers["ETag"] and changed.data != first.data
+
+
+def test_body_cache_is_bounded():
+    from equipshare.calendars.cache import BodyCache
+
+    small = BodyCache(max_bytes=400)
+    for i in range(10):
+        small.put(f"e{i}", b"x" * 100)
+    assert len(small) == 4 and small.get("e9") and small.get("e0") is None
+    small.put("huge", b"x" * 200)  # more than a quarter of the budget: not kept
+    assert small.get("huge") is None

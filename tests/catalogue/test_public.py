@@ -53,7 +53,7 @@ def ids(client, url) -> set[int]:
 def test_home_page_shows_search_categories_institutions_featured_and_steps(client, catalogue):
     html = client.get("/").get_data(as_text=True)
     assert 'role="search"' in html and 'name="q"' in html
-    assert "分析仪器" in html and "临沂大学" in html and "临沂市农业科学院" in html
+    assert "Analytical instruments" in html and "Linyi University" in html and "Linyi Academy of Agricultural Sciences" in html
     assert f'href="/instruments?category={catalogue["analytical"].id}"' in html
     featured = listed_instrument_ids(html)
     assert featured and catalogue["old"].id not in featured

@@ -135,13 +135,17 @@ def submit(page, button_name: str) -> None:
 
 
 def log_in(page, email: str, password: str) -> None:
-    """Log in through the form; lands on the home page (in English)."""
+    """Log in through the form and make sure the pages are in English."""
     page.goto("/auth/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     submit(page, "Log in")
     assert "/auth/login" not in page.url, page.get_by_role("alert").all_inner_texts()
+    if page.locator("html").get_attribute("lang") != "en":  # the user's own language is Chinese
+        use_english(page)
 
 
 def log_out(page) -> None:
+    """Forget the session (as a new visitor would), back in English."""
     page.context.clear_cookies()
+    use_english(page)
