@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -110,6 +111,10 @@ def _assert_clean(hits, log: Path) -> None:
         assert "database is locked" not in hit.body
     text = log.read_text()
     assert "database is locked" not in text and "Traceback" not in text, text[-3000:]
+
+
+def _alerts(html: str) -> list[str]:
+    return re.findall(r'role="alert">\s*(.*?)\s*<', html, re.S)
 
 
 def _holding(instrument_id: int) -> list[Booking]:
@@ -221,7 +226,7 @@ def _check_audit_trail(booking: Booking) -> list[BookingEvent]:
     return events
 
 
-ROUNDS = 4
+ROUNDS = int(os.environ.get("RACE_ROUNDS", "4"))
 
 
 def test_two_managers_approve_and_reject_at_once(server, make_client):
@@ -276,11 +281,12 @@ def test_client_cancels_while_a_manager_approves(server, make_client):
         ])
         _assert_clean(hits, log)
         approve, cancel = hits
+        print("RACE", approve.status, cancel.status, _alerts(approve.body)[:1])
         db.session.commit()  # end the test's read snapshot: see what the server wrote
         events = _check_audit_trail(booking)
         assert cancel.status == 302 and booking.status == BookingStatus.CANCELLED
         if approve.status == 302:  # approved first, then cancelled
             assert [e.action for e in events] == ["approve", "cancel"]
         else:  # cancelled first: the approval finds it cancelled
-            assert approve.status == 409 and "already cancelled" in approve.body
+            assert approve.status == 409 and "already cancelled" in approve.body, _alerts(approve.body)
             assert [e.action for e in events] == ["cancel"]

@@ -128,7 +128,7 @@ def test_admin_pages_are_for_platform_admins_only(client, world, url):
 
 def test_admin_sees_failed_deliveries_and_retries_one(client, mailbox):
     message = _failed_mail()
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     page = client.get("/admin/outbox").get_data(as_text=True)
@@ -150,7 +150,7 @@ def test_admin_sees_failed_deliveries_and_retries_one(client, mailbox):
 
 def test_admin_dismisses_a_mail(client):
     message = _failed_mail()
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     assert client.post(f"/admin/outbox/{message.id}/dismiss").status_code == 302
@@ -165,7 +165,7 @@ def test_the_jobs_page_lists_every_job_with_last_and_next_run(client):
     from equipshare.jobs import JOBS, run_job_now
 
     run_job_now("send-reminders")
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     page = client.get("/admin/jobs").get_data(as_text=True)
@@ -191,7 +191,7 @@ def test_retry_of_an_uncertain_mail_keeps_its_message_id(client, world, mailbox,
     sender.deliver_due(start + timedelta(seconds=app.config["OUTBOX_SENDING_TIMEOUT_SECONDS"] + 1))
     db.session.refresh(message)
     assert message.status == "unknown"
-    admin = make_admin()
+    admin = make_admin(locale="en")
     db.session.commit()
     login(client, admin)
     assert "Uncertain" in client.get("/admin/outbox?show=unknown").get_data(as_text=True)
