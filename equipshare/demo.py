@@ -1,6 +1,6 @@
 """Demo data for trying EquipShare locally: `flask --app wsgi demo-data`.
 
-Three Linyi institutions with seven labs and 46 instruments (real models, bilingual names and
+Three Linyi institutions with seven labs and 49 instruments (real models, bilingual names and
 descriptions, specs, booking rules, rate cards for the three customer classes), five approved
 firms with their admins, two academic client organisations, and one login per role.
 

@@ -40,6 +40,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 CROWD = 24  # concurrent requests for one slot
+EN = "en"  # the pages' messages are checked in English
 CONFLICT_TEXT = ("overlaps another booking", "Someone else has just taken this time")
 
 
@@ -129,7 +130,7 @@ def _holding(instrument_id: int) -> list[Booking]:
 def test_same_slot_over_http_exactly_one_wins(server, make_client):
     base, log = server
     instrument = make_instrument()
-    users = [make_client_user() for _ in range(CROWD)]  # one organisation each: no per-org limit
+    users = [make_client_user(locale=EN) for _ in range(CROWD)]  # one organisation each: no per-org limit
     db.session.commit()
     start = _weekday().replace(hour=10)
     sessions = [_session(make_client, user) for user in users]
@@ -154,7 +155,7 @@ def test_same_slot_over_http_exactly_one_wins(server, make_client):
 def test_back_to_back_slots_over_http_all_succeed(server, make_client):
     base, log = server
     instrument = make_instrument()
-    users = [make_client_user() for _ in range(10)]
+    users = [make_client_user(locale=EN) for _ in range(10)]
     db.session.commit()
     day = _weekday()
     shots = []
@@ -192,7 +193,7 @@ def _request_in_child(app, user_id: int, instrument_id: int, start: datetime, ba
 
 def test_same_slot_from_separate_processes_at_the_service_level(app):
     instrument = make_instrument()
-    users = [make_client_user() for _ in range(20)]
+    users = [make_client_user(locale=EN) for _ in range(20)]
     db.session.commit()
     start = _weekday().replace(hour=14).astimezone(UTC)
     ctx = multiprocessing.get_context("fork")
@@ -226,15 +227,15 @@ def _check_audit_trail(booking: Booking) -> list[BookingEvent]:
     return events
 
 
-ROUNDS = int(os.environ.get("RACE_ROUNDS", "4"))
+ROUNDS = 4
 
 
 def test_two_managers_approve_and_reject_at_once(server, make_client):
     base, log = server
     lab = make_lab()
     instrument = make_instrument(lab)
-    first, second = make_manager(lab), make_manager(lab)
-    user = make_client_user()
+    first, second = make_manager(lab, locale=EN), make_manager(lab, locale=EN)
+    user = make_client_user(locale=EN)
     day = _weekday()
     bookings = [make_booking(instrument, user, start=day.replace(hour=9 + 2 * i).astimezone(UTC))
                 for i in range(ROUNDS)]
@@ -251,7 +252,7 @@ def test_two_managers_approve_and_reject_at_once(server, make_client):
         _assert_clean(hits, log)
         assert sorted(h.status for h in hits) == [302, 409], [(h.status, h.body[-500:]) for h in hits]
         loser = next(h for h in hits if h.status == 409)
-        assert f"Booking #{booking.id} is already" in loser.body
+        assert f"Booking #{booking.id} is already" in loser.body, _alerts(loser.body)
         db.session.commit()  # end the test's read snapshot: see what the server wrote
         events = _check_audit_trail(booking)
         assert len(events) == 1 and booking.version == 2
@@ -264,8 +265,8 @@ def test_client_cancels_while_a_manager_approves(server, make_client):
     base, log = server
     lab = make_lab()
     instrument = make_instrument(lab)
-    manager = make_manager(lab)
-    user = make_client_user()
+    manager = make_manager(lab, locale=EN)
+    user = make_client_user(locale=EN)
     day = _weekday()
     bookings = [make_booking(instrument, user, start=day.replace(hour=9 + 2 * i).astimezone(UTC))
                 for i in range(ROUNDS)]
@@ -281,7 +282,6 @@ def test_client_cancels_while_a_manager_approves(server, make_client):
         ])
         _assert_clean(hits, log)
         approve, cancel = hits
-        print("RACE", approve.status, cancel.status, _alerts(approve.body)[:1])
         db.session.commit()  # end the test's read snapshot: see what the server wrote
         events = _check_audit_trail(booking)
         assert cancel.status == 302 and booking.status == BookingStatus.CANCELLED
