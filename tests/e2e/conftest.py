@@ -56,10 +56,10 @@ def live_server(app):
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        reason = f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+        reason = f"browser test needs Chromium at {CHROMIUM} (apt-get install chromium)"
         if REQUIRE_BROWSER:
             pytest.fail(f"EQUIPSHARE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-        pytest.skip(f"SKIPPED: {reason}")
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
