@@ -59,11 +59,11 @@ setup: install compile-translations
 translations: install
 	@mkdir -p $(TRANSLATIONS)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
-	  --add-comments=Translators: --sort-by-file --project=EquipShare \
+	  --add-comments=Translators: --no-location --sort-output --project=EquipShare \
 	  -o $(TRANSLATIONS)/messages.pot .
 	@for lang in $(LANGUAGES); do \
 	  if [ -f $(TRANSLATIONS)/$$lang/LC_MESSAGES/messages.po ]; then \
-	    $(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang || exit 1; \
+	    $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang || exit 1; \
 	  else \
 	    $(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $$lang || exit 1; \
 	  fi; \

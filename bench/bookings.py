@@ -60,29 +60,42 @@ def in_process(app, url: str, size: int, now: datetime) -> dict:
             "in_process": {"week_availability": week, "request_booking": request}, "plans": plans}
 
 
-def over_http(app, url: str, result: dict, seconds: int) -> dict:
+def best_of(repeat: int, run) -> dict:
+    """On a shared machine other work only ever slows a run down: keep the fastest of ``repeat``
+    runs (highest rate), and list every run's figures beside it."""
+    runs = [run(i) for i in range(repeat)]
+    best = dict(max(runs, key=lambda r: r["rps"]))
+    if repeat > 1:
+        best["all_runs"] = [{k: r[k] for k in ("rps", "p50_ms", "p99_ms")} for r in runs]
+    return best
+
+
+def over_http(app, url: str, result: dict, seconds: int, repeat: int) -> dict:
     path = f"/instruments/{result['instrument_id']}/availability?week={result['week']}"
+    json_only = ("Accept: application/json",)  # the same view without the HTML page
     out = {}
     with http_load.gunicorn("bench.wsgi_app:app", {"BENCH_DATABASE_URL": url}) as (base, log):
-        out["week_c1"] = http_load.run_get(base, path, seconds, 1)
-        out["week_c4"] = http_load.run_get(base, path, seconds, 4)
-        json_only = ("Accept: application/json",)  # the same view without the HTML page
-        out["week_json_c1"] = http_load.run_get(base, path, seconds, 1, json_only)
-        out["week_json_c4"] = http_load.run_get(base, path, seconds, 4, json_only)
+        for name, connections, headers in (("week_c1", 1, ()), ("week_c4", 4, ()),
+                                           ("week_json_c1", 1, json_only), ("week_json_c4", 4, json_only)):
+            out[name] = best_of(repeat, lambda _i, c=connections, h=headers: http_load.run_get(base, path, seconds, c, h))
         cookie, csrf = http_load.login(base, result["client"], seed.BENCH_PASSWORD)
         week = datetime.fromisoformat(result["week"]).date()
-        out["book_c1"] = http_load.run_booking_posts(base, cookie, csrf, result["instrument_ids"], week, seconds, 1)
-        with app.app_context():
-            out["book_c1"]["removed"] = measure.remove_bookings_of(result["client"])
-        out["book_c4"] = http_load.run_booking_posts(base, cookie, csrf, result["instrument_ids"], week, seconds, 4,
-                                                     first_slot=25_000)  # one week later than the c1 run
-        with app.app_context():
-            out["book_c4"]["removed"] = measure.remove_bookings_of(result["client"])
-            db.engine.dispose()
+
+        def book(connections: int, first_slot: int) -> dict:
+            figures = http_load.run_booking_posts(base, cookie, csrf, result["instrument_ids"], week, seconds,
+                                                  connections, first_slot=first_slot)
+            with app.app_context():
+                figures["removed"] = measure.remove_bookings_of(result["client"])
+                db.engine.dispose()
+            return figures
+
+        # each run starts a week further on, so a request left in flight by the last run cannot collide
+        out["book_c1"] = best_of(repeat, lambda i: book(1, 25_000 * i))
+        out["book_c4"] = best_of(repeat, lambda i: book(4, 25_000 * (repeat + i)))
         out["server_errors_logged"] = log.read_text().count("Traceback")
     with http_load.gunicorn("bench.hello:app", {}) as (base, _log):
-        out["hello_c1"] = http_load.run_get(base, "/", seconds, 1)
-        out["hello_c4"] = http_load.run_get(base, "/", seconds, 4)
+        out["hello_c1"] = best_of(repeat, lambda _i: http_load.run_get(base, "/", seconds, 1))
+        out["hello_c4"] = best_of(repeat, lambda _i: http_load.run_get(base, "/", seconds, 4))
     for name, figures in out.items():
         if isinstance(figures, dict):
             print(f"  {name}: rps {figures['rps']}, p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, "
@@ -117,6 +130,7 @@ def main() -> None:
                         help="database to REPLACE with bench data (PostgreSQL or sqlite:////path)")
     parser.add_argument("--bookings", type=int, action="append", help="sizes (repeatable); default 10k and 1M")
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--repeat", type=int, default=1, help="wrk runs per figure; the fastest is kept")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
@@ -132,7 +146,7 @@ def main() -> None:
         print(f"== {size} bookings on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}", flush=True)
         result = in_process(app, url, size, now)
         if not args.skip_http:
-            result["http"] = over_http(app, url, result, args.seconds)
+            result["http"] = over_http(app, url, result, args.seconds, args.repeat)
         result.pop("instrument_ids")
         report["sizes"].append(result)
     report["verdict"] = verdict(report["sizes"])

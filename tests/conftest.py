@@ -138,6 +138,9 @@ def compile_translations() -> None:
 
     root = Path(__file__).resolve().parent.parent / "equipshare" / "translations"
     for po_path in root.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
         with po_path.open("rb") as fh:
             catalog = read_po(fh)
         with po_path.with_suffix(".mo").open("wb") as fh:

@@ -71,9 +71,9 @@ class BillingPolicyForm(FlaskForm):
         _l("Billing increment (minutes)"), validators=[InputRequired(), NumberRange(1, MAX_INCREMENT_MINUTES)],
         description=_l("Billable time is rounded up to a multiple of this, e.g. 15 or 30."))
     late_cancel_fee_percent = IntegerField(
-        _l("Late cancellation fee (% of the quote)"), validators=[InputRequired(), NumberRange(0, 100)])
+        _l("Late cancellation fee (percentage of the quote)"), validators=[InputRequired(), NumberRange(0, 100)])
     no_show_fee_percent = IntegerField(
-        _l("No-show fee (% of the quote)"), validators=[InputRequired(), NumberRange(0, 100)])
+        _l("No-show fee (percentage of the quote)"), validators=[InputRequired(), NumberRange(0, 100)])
 
 
 class AdjustChargeForm(FlaskForm):
