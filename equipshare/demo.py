@@ -15,16 +15,16 @@ The first half of the module is data; the loader follows. Demo bookings come fro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from equipshare.accounts.auth import hash_password, verify_password
 from equipshare.accounts.credit_code import make_valid_code
 from equipshare.accounts.models import MemberRole, MemberStatus, Organisation, OrgKind, OrgStatus, User
-from equipshare.booking.models import Qualification
+from equipshare.booking.models import Booking, Qualification
 from equipshare.catalogue.models import Category, Institution, Instrument, Lab, RateCard
 from equipshare.db import begin_write, utcnow
 from equipshare.extensions import db
@@ -504,7 +504,9 @@ def load_demo_data(now: datetime | None = None) -> DemoContext:
         ctx.instruments[(item.lab, item.model)] = instrument
     _load_people(ctx)
     db.session.commit()
-    load_demo_bookings(ctx, now)
+    bookings = load_demo_bookings(ctx, now)
+    if bookings:
+        ctx.created["bookings"] = bookings
     return ctx
 
 
@@ -562,14 +564,87 @@ def _upsert_user(ctx: DemoContext, prefix: str, name: str, password_hash: str, *
 
 
 def load_demo_bookings(ctx: DemoContext, now: datetime) -> int:
-    """Hook for demo bookings; returns how many it created.
+    """Bookings, a voucher and last month's statements, made through the real services (so
+    every rule, quote, audit event, charge and ledger row is genuine) with ``now`` moved to the
+    moment each thing happened. Runs once: if the demo clients already have bookings it does
+    nothing, so a second run creates nothing."""
+    from equipshare.billing.statements import run_monthly_statements
+    from equipshare.billing.vouchers import ProgrammeValues, grant_voucher, save_programme
+    from equipshare.booking import services as booking_services
 
-    To be filled in through equipshare.booking.services (so every rule, quote and audit event
-    is real), keyed by (instrument, user, start) so that a second run creates nothing. Use
-    ``ctx.instruments[(lab, model)]`` and ``ctx.users[prefix]``; place bookings relative to
-    ``now`` (a few past ones completed, some pending and approved in the coming weeks).
-    """
-    return 0
+    clients = [ctx.users[p] for p in ("firm.admin", "firm.member", "academic", "internal")]
+    if db.session.scalar(select(func.count()).select_from(Booking).where(
+            Booking.user_id.in_([u.id for u in clients]))):
+        return 0
+    admin, manager = ctx.users["admin"], ctx.users["manager"]
+    firm = ctx.organisations["firm:0"]
+    programme = save_programme(admin, None, ProgrammeValues(
+        name="临沂市科技创新券", authority="临沂市科学技术局", share_bp=6000, yearly_cap_fen=50_000_000,
+        customer_classes=("enterprise",), instrument_ids=(), valid_from=date(now.year - 1, 1, 1),
+        valid_until=date(now.year + 1, 12, 31)), now)
+    for year in {now.year, (now - timedelta(days=40)).year}:
+        grant_voucher(admin, programme.id, firm.id, year, 20_000_000, "Demo", now)
+
+    # Service instruments of the demo manager's labs: no qualification needed.
+    instruments = [i for i in ctx.instruments.values()
+                   if i.lab_id in {lab.id for lab in manager.managed_labs} and i.booking_mode == "service"
+                   and i.status == "active"][:6]
+    created = 0
+    # (client index, days from now, status wanted)
+    plan = [(0, -38, "completed"), (1, -36, "completed"), (2, -33, "completed"), (0, -12, "completed"),
+            (3, -9, "completed"), (1, -6, "no_show"), (0, 5, "approved"), (2, 6, "approved"),
+            (1, 7, "pending"), (3, 8, "pending"), (0, 9, "pending"), (2, 12, "cancelled")]
+    for n, (who, days, status) in enumerate(plan):
+        instrument = instruments[n % len(instruments)]
+        user = clients[who]
+        start = _demo_slot(instrument, now + timedelta(days=days))
+        if start is None:
+            continue
+        minutes = max(instrument.min_duration_minutes, min(120, instrument.max_duration_minutes))
+        requested_at = min(now, start - timedelta(hours=max(instrument.min_notice_hours + 1, 72)))
+        if start - requested_at > timedelta(days=instrument.horizon_days):
+            continue
+        booking = booking_services.request_booking(user, instrument.id, booking_services.BookingRequest(
+            start=start, end=start + timedelta(minutes=minutes), purpose=DEMO_PURPOSES[n % len(DEMO_PURPOSES)],
+            sample_description="Demo samples", sample_count=1 + n % 4), requested_at)
+        created += 1
+        if status in ("approved", "completed", "no_show") and booking.status == "pending":
+            booking_services.decide_bookings(manager, [booking.id], True, None, requested_at + timedelta(hours=2))
+        if status == "completed":
+            booking_services.record_usage(manager, booking.id, start, start + timedelta(minutes=minutes + 15),
+                                          1 + n % 4, start + timedelta(minutes=minutes + 60))
+        elif status == "no_show":
+            booking_services.mark_no_show(manager, booking.id, start + timedelta(minutes=30))
+        elif status == "cancelled":
+            booking_services.cancel_booking(user, booking.id, "Samples not ready yet", requested_at + timedelta(hours=1))
+    run_monthly_statements(now)
+    return created
+
+
+DEMO_PURPOSES = (
+    "Surface morphology of coated steel samples for a customer complaint",
+    "Purity check of a new pesticide intermediate batch",
+    "Particle size distribution of ceramic glaze powder",
+    "Phase identification of a cathode material",
+    "Tensile strength of recycled-fibre composite panels",
+    "Residue screening of export vegetables",
+)
+
+
+def _demo_slot(instrument: Instrument, around: datetime) -> datetime | None:
+    """The first open weekday at or after ``around`` (local), an hour after opening, on the grid."""
+    from equipshare.booking.rules import open_weekdays
+    from equipshare.timeutil import LOCAL_TZ
+
+    days = open_weekdays(instrument)
+    local = around.astimezone(LOCAL_TZ)
+    for offset in range(8):
+        day = (local + timedelta(days=offset)).date()
+        if day.isoweekday() in days:
+            minute = instrument.open_minute + 60
+            minute -= minute % instrument.slot_minutes
+            return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return None
 
 
 def summary_lines(ctx: DemoContext) -> list[str]:

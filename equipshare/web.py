@@ -63,7 +63,6 @@ NAV_ITEMS = (
     ("booking_manage.queue", _l("Requests"), "manager"),
     ("booking_manage.agenda", _l("Agenda"), "manager"),
     ("manage.instruments", _l("My instruments"), "manager"),
-    ("calendars.index", _l("Calendar feeds"), "manager"),
     ("billing.statements", _l("Statements"), "org_admin|admin"),
     ("billing_manage.income", _l("Income"), "manager|admin"),
     ("billing_admin.vouchers_index", _l("Vouchers"), "admin"),
