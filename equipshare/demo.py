@@ -606,7 +606,7 @@ def load_demo_bookings(ctx: DemoContext, now: datetime) -> int:
             continue
         booking = booking_services.request_booking(user, instrument.id, booking_services.BookingRequest(
             start=start, end=start + timedelta(minutes=minutes), purpose=DEMO_PURPOSES[n % len(DEMO_PURPOSES)],
-            sample_description="Demo samples", sample_count=1 + n % 4), requested_at)
+            sample_description="演示样品", sample_count=1 + n % 4), requested_at)
         created += 1
         if status in ("approved", "completed", "no_show") and booking.status == "pending":
             booking_services.decide_bookings(manager, [booking.id], True, None, requested_at + timedelta(hours=2))
@@ -616,18 +616,18 @@ def load_demo_bookings(ctx: DemoContext, now: datetime) -> int:
         elif status == "no_show":
             booking_services.mark_no_show(manager, booking.id, start + timedelta(minutes=30))
         elif status == "cancelled":
-            booking_services.cancel_booking(user, booking.id, "Samples not ready yet", requested_at + timedelta(hours=1))
+            booking_services.cancel_booking(user, booking.id, "样品尚未准备好", requested_at + timedelta(hours=1))
     run_monthly_statements(now)
     return created
 
 
 DEMO_PURPOSES = (
-    "Surface morphology of coated steel samples for a customer complaint",
-    "Purity check of a new pesticide intermediate batch",
-    "Particle size distribution of ceramic glaze powder",
-    "Phase identification of a cathode material",
-    "Tensile strength of recycled-fibre composite panels",
-    "Residue screening of export vegetables",
+    "镀层钢板样品表面形貌观察（客户投诉分析）",
+    "新农药中间体批次纯度检测",
+    "陶瓷釉料粉体粒度分布测试",
+    "正极材料物相鉴定",
+    "再生纤维复合板拉伸强度测试",
+    "出口蔬菜农残筛查",
 )
 
 
