@@ -501,16 +501,21 @@ def create_downtime(actor: User, instrument_id: int, start: datetime, end: datet
     return downtime
 
 
-def delete_downtime(actor: User, downtime_id: int, now: datetime) -> None:
+def _delete_managed(actor: User, model, object_id: int, not_found) -> None:
+    """Delete a downtime or qualification of an instrument the actor manages."""
     begin_write(db.session)
-    downtime = db.session.get(Downtime, downtime_id)
+    obj = db.session.get(model, object_id)
     actor = db.session.get(User, actor.id)
-    if downtime is None:
-        raise NotFound(_l("No such downtime."), code="downtime_not_found")
-    if not can_manage_bookings_of(actor, downtime.instrument):
+    if obj is None:
+        raise NotFound(not_found, code="not_found")
+    if not can_manage_bookings_of(actor, obj.instrument):
         raise Forbidden(_l("You do not manage this instrument."), code="not_your_instrument")
-    db.session.delete(downtime)
+    db.session.delete(obj)
     db.session.commit()
+
+
+def delete_downtime(actor: User, downtime_id: int, now: datetime) -> None:
+    _delete_managed(actor, Downtime, downtime_id, _l("No such downtime."))
 
 
 def grant_qualification(actor: User, user_id: int, instrument_id: int, now: datetime,
@@ -536,12 +541,4 @@ def grant_qualification(actor: User, user_id: int, instrument_id: int, now: date
 
 
 def revoke_qualification(actor: User, qualification_id: int, now: datetime) -> None:
-    begin_write(db.session)
-    qualification = db.session.get(Qualification, qualification_id)
-    actor = db.session.get(User, actor.id)
-    if qualification is None:
-        raise NotFound(_l("No such qualification."), code="not_found")
-    if not can_manage_bookings_of(actor, qualification.instrument):
-        raise Forbidden(_l("You do not manage this instrument."), code="not_your_instrument")
-    db.session.delete(qualification)
-    db.session.commit()
+    _delete_managed(actor, Qualification, qualification_id, _l("No such qualification."))
