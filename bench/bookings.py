@@ -43,9 +43,9 @@ def _sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith("postgres") else url
 
 
-def in_process(app, url: str, size: int, now: datetime) -> dict:
+def in_process(app, url: str, size: int, now: datetime, reseed: bool = True) -> dict:
     with app.app_context():
-        seeded = seed.seed(url, size, now)
+        seeded = seed.seed(url, size, now) if reseed else seed.existing(now)
         print(f"  seeded {seeded.bookings} bookings in {seeded.seconds:.1f} s", flush=True)
         target = seeded.instrument_ids[len(seeded.instrument_ids) // 2]
         week = measure.time_week_availability(target, seeded.week, now)
@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
     parser.add_argument("--repeat", type=int, default=1, help="wrk runs per figure; the fastest is kept")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--no-seed", action="store_true", help="measure the data already there (one size)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     if not args.database:
@@ -144,7 +145,7 @@ def main() -> None:
     print(json.dumps(report["machine"]), flush=True)
     for size in sizes:
         print(f"== {size} bookings on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}", flush=True)
-        result = in_process(app, url, size, now)
+        result = in_process(app, url, size, now, reseed=not args.no_seed)
         if not args.skip_http:
             result["http"] = over_http(app, url, result, args.seconds, args.repeat)
         result.pop("instrument_ids")
