@@ -57,6 +57,21 @@ def flash_error(error: DomainError) -> None:
     flash(str(error.message), "danger")
 
 
+def show_form_error(form, error: DomainError, field: str | None = None) -> int:
+    """The one way an HTML view shows a service's refusal: end the failed unit of work (it may
+    hold SQLite's write lock), put the message next to the form field it names (or ``field``),
+    else flash it; return the status to answer with."""
+    from equipshare.extensions import db
+
+    db.session.rollback()
+    name = field or error.field
+    if form is not None and name and name in form._fields and form[name].type != "FormField":
+        form[name].errors = [*form[name].errors, str(error.message)]
+    else:
+        flash_error(error)
+    return error.status
+
+
 _HTTP_TITLES = {
     400: _l("Bad request"),
     401: _l("Please log in"),

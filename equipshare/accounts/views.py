@@ -16,7 +16,7 @@ from equipshare.accounts.auth import login_required, org_admin_required
 from equipshare.accounts.models import Invitation, MemberStatus, OrgStatus, User
 from equipshare.catalogue.models import Institution
 from equipshare.db import utcnow
-from equipshare.errors import DomainError, RuleViolation, flash_error
+from equipshare.errors import DomainError, RuleViolation, show_form_error
 from equipshare.extensions import db, limiter
 from equipshare.i18n import current_language, localized
 from equipshare.web import safe_next_url
@@ -27,11 +27,7 @@ bp = Blueprint("accounts", __name__)
 def apply_error(form, error: DomainError) -> None:
     """Show a service's refusal next to the field it is about (or as a flashed message). The
     service wrote nothing; end its transaction now rather than at teardown."""
-    db.session.rollback()
-    if form is not None and error.field and error.field in form._fields:
-        form[error.field].errors = [*form[error.field].errors, str(error.message)]
-    else:
-        flash_error(error)
+    show_form_error(form, error)
 
 
 def _me() -> User:

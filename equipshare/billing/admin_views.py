@@ -15,7 +15,7 @@ from equipshare.billing.models import VoucherProgramme
 from equipshare.billing.permissions import can_manage_vouchers
 from equipshare.catalogue.models import Institution, Instrument
 from equipshare.db import utcnow
-from equipshare.errors import DomainError
+from equipshare.errors import DomainError, show_form_error
 from equipshare.extensions import db
 from equipshare.i18n import localized
 from equipshare.timeutil import to_local
@@ -40,11 +40,7 @@ def _actor():
 
 
 def _show_error(form, error: DomainError) -> None:
-    field = getattr(error, "field", None)
-    if field and field in form._fields:
-        form[field].errors = [*form[field].errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
+    show_form_error(form, error)
 
 
 @bp.route("/statements/run", methods=["GET", "POST"])

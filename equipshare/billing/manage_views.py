@@ -25,7 +25,7 @@ from equipshare.billing.permissions import (
 )
 from equipshare.catalogue.models import Instrument
 from equipshare.db import utcnow
-from equipshare.errors import DomainError
+from equipshare.errors import DomainError, show_form_error
 from equipshare.extensions import db
 from equipshare.i18n import localized
 from equipshare.timeutil import to_local
@@ -50,11 +50,7 @@ def _actor():
 
 
 def _show_error(form, error: DomainError) -> None:
-    field = getattr(error, "field", None)
-    if field and field in form._fields:
-        form[field].errors = [*form[field].errors, str(error.message)]
-    else:
-        flash(str(error.message), "danger")
+    show_form_error(form, error)
 
 
 def _load_charge(charge_id: int):

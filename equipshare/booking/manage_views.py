@@ -31,7 +31,7 @@ from equipshare.booking.permissions import can_manage_bookings_of
 from equipshare.booking.rules import WEEKDAY_NAMES
 from equipshare.catalogue.models import Instrument
 from equipshare.db import utcnow
-from equipshare.errors import Conflict, DomainError, Forbidden, NotFound, flash_error
+from equipshare.errors import Conflict, DomainError, Forbidden, NotFound, show_form_error
 from equipshare.extensions import db
 from equipshare.timeutil import to_local
 
@@ -45,12 +45,7 @@ MAX_AGENDA_DAYS = 62
 def _refused(error: DomainError, form=None) -> int:
     """Undo the failed unit of work (it may hold SQLite's write lock), show the message next to
     its field or as a flash, and return the status to answer with."""
-    db.session.rollback()
-    if form is not None and error.field and error.field in form._fields:
-        form[error.field].errors = [*form[error.field].errors, str(error.message)]
-    else:
-        flash_error(error)
-    return error.status
+    return show_form_error(form, error)
 
 
 def _instrument_filter() -> int | None:

@@ -24,6 +24,15 @@ def load_instrument_with_lab(instrument_id: int) -> Instrument | None:
     ).first()
 
 
+def load_instrument_grid(instrument_id: int):
+    """One query, plain row: only what the availability JSON needs (and ``status`` to check
+    that the instrument is visible to all); no ORM object, no lab."""
+    return db.session.execute(
+        select(Instrument.id, Instrument.status, Instrument.slot_minutes, Instrument.open_minute,
+               Instrument.close_minute).where(Instrument.id == instrument_id)
+    ).first()
+
+
 def load_booking(booking_id: int) -> Booking | None:
     """A booking with everything its page shows: instrument, people, and the audit trail."""
     return db.session.scalars(

@@ -35,8 +35,7 @@ from equipshare.catalogue.models import BookingMode, InstrumentStatus
 from equipshare.catalogue.permissions import can_view_instrument
 from equipshare.catalogue.pricing import hours_label
 from equipshare.db import utcnow
-from equipshare.errors import Conflict, DomainError, flash_error, wants_json
-from equipshare.extensions import db
+from equipshare.errors import Conflict, DomainError, show_form_error, wants_json
 from equipshare.timeutil import LOCAL_TZ
 from equipshare.web import status_label
 
@@ -86,15 +85,10 @@ def booking_helpers():
 def _refused(error: DomainError, form=None) -> int:
     """Undo the failed unit of work (it may hold SQLite's write lock) and show the refusal next
     to its field, or as a flashed message. Returns the status to answer with."""
-    db.session.rollback()
     name = FIELD_MAP.get(error.field, error.field) if error.field else None
     if form is not None and name == "end_time" and not form.end_time.data and form.duration_minutes.data:
         name = "duration_minutes"
-    if form is not None and name and name in form._fields:
-        form[name].errors = [*form[name].errors, str(error.message)]
-    else:
-        flash_error(error)
-    return error.status
+    return show_form_error(form, error, field=name)
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -126,6 +120,19 @@ def _parse_local(text: str | None) -> datetime | None:
 
 @bp.route("/instruments/<int:instrument_id>/availability")
 def availability(instrument_id: int):
+    if wants_json():
+        # The data behind the week view: one plain row for the instrument, one round trip for the
+        # busy intervals, no grid, no template. A retired (or missing) instrument takes the full
+        # path below, which decides whether this viewer may see it.
+        grid = queries.load_instrument_grid(instrument_id)
+        if grid is not None and grid.status != InstrumentStatus.RETIRED:
+            day = _parse_date(request.args.get("day"))
+            if day is None:
+                day = _parse_date(request.args.get("week")) or utcnow().astimezone(LOCAL_TZ).date()
+                days = avail.window_days(day, day_mode=False)
+            else:
+                days = avail.window_days(day, day_mode=True)
+            return _json_answer(avail.busy_json(grid, days))
     instrument = queries.load_instrument_with_lab(instrument_id)
     if instrument is None or not can_view_instrument(current_user, instrument):
         abort(404)
@@ -142,7 +149,7 @@ def availability(instrument_id: int):
         prev_args = {"week": view.first_day - timedelta(days=7)}
         next_args = {"week": view.first_day + timedelta(days=7)}
     if wants_json():
-        return jsonify(avail.as_json(view))
+        return _json_answer(avail.as_json(view))
     can_request = can_request_booking(current_user, instrument)
     # Say it before anyone picks a slot: self-operated instruments need a qualification.
     unqualified = (can_request and instrument.booking_mode == BookingMode.SELF
@@ -152,6 +159,16 @@ def availability(instrument_id: int):
         today=today, prev_args=prev_args, next_args=next_args, now=now, can_request=can_request,
         unqualified=unqualified, suggested_end=avail.suggested_end,
     )
+
+
+def _json_answer(data: dict):
+    """Availability as JSON, with a strong ETag of the body: a client that already has it gets
+    a 304 (the database is still read, so the answer is never stale)."""
+    response = jsonify(data)
+    response.cache_control.private = True
+    response.cache_control.max_age = 0
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 # --- request ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from equipshare.calendars.forms import FeedForm
 from equipshare.calendars.models import FeedToken
 from equipshare.calendars.permissions import can_download_booking_ics, can_manage_feed
 from equipshare.db import utcnow
-from equipshare.errors import DomainError, NotFound
+from equipshare.errors import DomainError, NotFound, show_form_error
 from equipshare.extensions import db
 
 bp = Blueprint("calendars", __name__)
@@ -77,11 +77,7 @@ def create():
     try:
         feed, token = services.create_feed(current_user, form.name.data, form.scope.data, utcnow())
     except DomainError as error:
-        if error.field in form:
-            form[error.field].errors.append(str(error.message))
-        else:
-            flash(str(error.message), "danger")
-        return _render_index(form, error.status)
+        return _render_index(form, show_form_error(form, error))
     _remember_new_token(feed, token)
     flash(_("Feed “%(name)s” created. Copy its address now: it is shown only once.", name=feed.name), "success")
     return redirect(url_for(".index"))

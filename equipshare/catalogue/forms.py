@@ -283,10 +283,6 @@ class ConfirmForm(FlaskForm):
 
 def show_domain_error(form: FlaskForm, error) -> None:
     """Put a service's DomainError on the field it names (or flash it when it names none)."""
-    from equipshare.errors import flash_error
+    from equipshare.errors import show_form_error
 
-    field = getattr(error, "field", None)
-    if field and field in form._fields and form[field].type != "FormField":
-        form[field].errors = [*form[field].errors, str(error.message)]
-    else:
-        flash_error(error)
+    show_form_error(form, error)

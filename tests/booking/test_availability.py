@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from equipshare.booking.availability import week_availability
+from equipshare.booking.availability import as_json, day_availability, week_availability
 from equipshare.booking.models import BookingStatus
 from equipshare.db import utcnow
 from equipshare.extensions import db
+from equipshare.timeutil import LOCAL_TZ
 from tests.booking._client_world import english, future_monday, local, make_world
 from tests.factories import (
     login,
@@ -139,6 +140,57 @@ def test_json_has_busy_intervals_without_identity(client, world):
     text = response.get_data(as_text=True)
     for secret in SECRETS:
         assert secret not in text
+
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.mark.parametrize("args", [{}, {"week": "MONDAY"}, {"week": "FRIDAY"}, {"day": "MONDAY"}, {"day": "WEDNESDAY"}])
+def test_json_equals_the_full_views_json(client, world, args):
+    """The lean JSON path answers exactly what ``as_json`` of the full view says, for everyone."""
+    days = {"MONDAY": world.monday, "WEDNESDAY": world.monday + timedelta(days=2),
+            "FRIDAY": world.monday + timedelta(days=4)}
+    args = {k: days[v].isoformat() for k, v in args.items()}
+    make_booking(world.instrument, world.client, start=local(world.monday, 14), hours=1,
+                 status=BookingStatus.CANCELLED)  # not slot-holding: never shown
+    db.session.commit()
+    now = utcnow()
+    if "day" in args:
+        view = day_availability(world.instrument, days["MONDAY"] if args["day"] == world.monday.isoformat()
+                                else days["WEDNESDAY"], now)
+    else:
+        view = week_availability(world.instrument, days["FRIDAY"] if args else now.astimezone(LOCAL_TZ).date(), now)
+    expected = as_json(view)
+    anonymous = client.get(url(world, **args), headers=JSON)
+    assert anonymous.status_code == 200 and anonymous.get_json() == expected
+    login(client, world.manager)
+    assert client.get(url(world, **args), headers=JSON).get_json() == expected
+
+
+def test_json_is_private_and_revalidated_with_its_etag(client, world):
+    first = client.get(url(world, week=world.monday.isoformat()), headers=JSON)
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert "private" in first.headers["Cache-Control"] and "max-age=0" in first.headers["Cache-Control"]
+    again = client.get(url(world, week=world.monday.isoformat()),
+                       headers={**JSON, "If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.get_data()
+    make_booking(world.instrument, world.client, start=local(world.monday, 15), hours=1,
+                 status=BookingStatus.APPROVED)
+    db.session.commit()
+    changed = client.get(url(world, week=world.monday.isoformat()),
+                         headers={**JSON, "If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and len(changed.get_json()["busy"]) == 4
+
+
+def test_json_of_unknown_retired_or_bad_dates(client, world):
+    assert client.get("/instruments/999999/availability", headers=JSON).status_code == 404
+    assert client.get(url(world, week="garbage"), headers=JSON).status_code == 400
+    assert client.get(url(world, day="9999-01-01"), headers=JSON).status_code == 400
+    world.instrument.status = "retired"
+    db.session.commit()
+    assert client.get(url(world), headers=JSON).status_code == 404
+    login(client, world.manager)
+    assert client.get(url(world), headers=JSON).get_json()["instrument_id"] == world.instrument.id
 
 
 def test_week_view_builds_spans_and_states(world):
