@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import literal_column, select, union_all
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.orm import joinedload
 
 from equipshare.booking.models import MAX_BOOKING_MINUTES, SLOT_HOLDING, Booking, Downtime
@@ -248,25 +248,35 @@ def _window(days: list[date]) -> tuple[datetime, datetime]:
     return local_start_of(days[0]), local_start_of(days[-1] + timedelta(days=1))
 
 
+def _busy_statement():
+    bookings = select(Booking.start_at, Booking.end_at, literal_column("'booking'").label("kind")).where(
+        Booking.instrument_id == bindparam("instrument_id"),
+        Booking.status.in_(SLOT_HOLDING),
+        Booking.start_at < bindparam("end"),
+        Booking.start_at > bindparam("earliest"),
+        Booking.end_at > bindparam("start"),
+    )
+    downtimes = select(Downtime.start_at, Downtime.end_at, literal_column("'downtime'").label("kind")).where(
+        Downtime.instrument_id == bindparam("instrument_id"),
+        Downtime.start_at < bindparam("end"),
+        Downtime.end_at > bindparam("start"),
+    )
+    both = union_all(bookings, downtimes).subquery()
+    return select(both.c.start_at, both.c.end_at, both.c.kind).order_by(both.c.kind, both.c.start_at)
+
+
+_BUSY = _busy_statement()  # built once: constructing it costs more than running it
+
+
 def busy_rows(instrument_id: int, start: datetime, end: datetime) -> list:
     """(start_at, end_at, kind) of slot-holding bookings, then downtime, overlapping [start, end).
 
     The same two bounded, indexed range scans as ``load_blocks``, in one round trip (UNION ALL),
-    as plain rows: no ORM objects, and nothing about who booked.
+    as plain rows on the session's connection: no ORM objects, and nothing about who booked.
     """
-    bookings = select(Booking.start_at, Booking.end_at, literal_column("'booking'").label("kind")).where(
-        Booking.instrument_id == instrument_id,
-        Booking.status.in_(SLOT_HOLDING),
-        Booking.start_at < end,
-        Booking.start_at > start - timedelta(minutes=MAX_BOOKING_MINUTES),
-        Booking.end_at > start,
-    )
-    downtimes = select(Downtime.start_at, Downtime.end_at, literal_column("'downtime'").label("kind")).where(
-        Downtime.instrument_id == instrument_id, Downtime.start_at < end, Downtime.end_at > start
-    )
-    both = union_all(bookings, downtimes).subquery()
-    return db.session.execute(
-        select(both.c.start_at, both.c.end_at, both.c.kind).order_by(both.c.kind, both.c.start_at)
+    earliest = start - timedelta(minutes=MAX_BOOKING_MINUTES)
+    return db.session.connection().execute(
+        _BUSY, {"instrument_id": instrument_id, "start": start, "end": end, "earliest": earliest}
     ).all()
 
 

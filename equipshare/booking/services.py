@@ -355,8 +355,9 @@ def decide_bookings(actor: User, booking_ids: list[int], approve: bool, reason: 
     return decided
 
 
-def record_usage(actor: User, booking_id: int, actual_start: datetime, actual_end: datetime,
-                 samples: int, now: datetime, note: str | None = None) -> Booking:
+def _begin_outcome(actor: User, booking_id: int, now: datetime, not_started) -> tuple[Booking, User]:
+    """Start recording what happened to an approved booking (usage or no-show): lock it and
+    check that the actor manages it and that it has started."""
     begin_write(db.session)
     booking = _lock_booking(booking_id)
     actor = db.session.get(User, actor.id)
@@ -364,8 +365,16 @@ def record_usage(actor: User, booking_id: int, actual_start: datetime, actual_en
         raise Forbidden(_l("You do not manage this instrument."), code="not_your_instrument")
     if not can_record_usage(actor, booking, now):
         if booking.status != BookingStatus.APPROVED:
-            raise Conflict(_l("This booking is already %(status)s.", status=status_label(booking.status).lower()), code="booking_state_changed")
-        raise RuleViolation(_l("Usage can be recorded once the booking has started."), code="not_started")
+            raise Conflict(_l("This booking is already %(status)s.", status=status_label(booking.status).lower()),
+                           code="booking_state_changed")
+        raise RuleViolation(not_started, code="not_started")
+    return booking, actor
+
+
+def record_usage(actor: User, booking_id: int, actual_start: datetime, actual_end: datetime,
+                 samples: int, now: datetime, note: str | None = None) -> Booking:
+    booking, actor = _begin_outcome(actor, booking_id, now,
+                                    _l("Usage can be recorded once the booking has started."))
     if actual_end <= actual_start:
         raise RuleViolation(_l("The end must be after the start."), code="end_before_start", field="actual_end")
     if actual_end > now:
@@ -384,15 +393,8 @@ def record_usage(actor: User, booking_id: int, actual_start: datetime, actual_en
 
 
 def mark_no_show(actor: User, booking_id: int, now: datetime, note: str | None = None) -> Booking:
-    begin_write(db.session)
-    booking = _lock_booking(booking_id)
-    actor = db.session.get(User, actor.id)
-    if not can_manage_bookings_of(actor, booking.instrument):
-        raise Forbidden(_l("You do not manage this instrument."), code="not_your_instrument")
-    if not can_record_usage(actor, booking, now):
-        if booking.status != BookingStatus.APPROVED:
-            raise Conflict(_l("This booking is already %(status)s.", status=status_label(booking.status).lower()), code="booking_state_changed")
-        raise RuleViolation(_l("A no-show can be recorded once the booking has started."), code="not_started")
+    booking, actor = _begin_outcome(actor, booking_id, now,
+                                    _l("A no-show can be recorded once the booking has started."))
     event = _transition(booking, "no_show", actor, now, _clean(note, "note"), usage_recorded_by_id=actor.id)
     charge_booking(booking, actor, now)  # the no-show fee (billing policy)
     notify.queue_booking_events([event])
