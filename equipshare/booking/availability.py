@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import bindparam, literal_column, select, true, union_all
 from sqlalchemy.orm import joinedload
 
 from equipshare.booking.models import MAX_BOOKING_MINUTES, SLOT_HOLDING, Booking, Downtime
@@ -217,11 +217,20 @@ def day_availability(instrument: Instrument, day: date, now: datetime, show_iden
     return build_view(instrument, [day], now, show_identity)
 
 
+def suggested_minutes(instrument: Instrument) -> int:
+    """Length of the prefill for a clicked slot: the shortest allowed booking, rounded up to the grid."""
+    slot = instrument.slot_minutes
+    return max(slot, math.ceil(instrument.min_duration_minutes / slot) * slot)
+
+
 def suggested_end(instrument: Instrument, start: datetime) -> datetime:
     """Prefill for a clicked slot: the shortest allowed booking, rounded up to the grid."""
-    slot = instrument.slot_minutes
-    minutes = max(slot, math.ceil(instrument.min_duration_minutes / slot) * slot)
-    return start + timedelta(minutes=minutes)
+    return start + timedelta(minutes=suggested_minutes(instrument))
+
+
+def local_minute(moment: datetime, plus_minutes: int = 0) -> str:
+    """``moment`` (+ minutes) as local ``YYYY-MM-DDTHH:MM``, the form of the grid's data and links."""
+    return (moment + timedelta(minutes=plus_minutes)).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
 
 
 def as_json(view: WeekView) -> dict:
@@ -268,35 +277,49 @@ def _busy_statement():
 _BUSY = _busy_statement()  # built once: constructing it costs more than running it
 
 
-def busy_rows(instrument_id: int, start: datetime, end: datetime) -> list:
-    """(start_at, end_at, kind) of slot-holding bookings, then downtime, overlapping [start, end).
+def _grid_and_busy_statement():
+    """The instrument's grid columns, joined to its busy intervals: one row per interval (or one
+    row with NULL times when there is none); no row when the instrument does not exist."""
+    busy = _BUSY.subquery()
+    return (
+        select(Instrument.id, Instrument.status, Instrument.slot_minutes, Instrument.open_minute,
+               Instrument.close_minute, busy.c.start_at, busy.c.end_at, busy.c.kind)
+        .select_from(Instrument)
+        .outerjoin(busy, true())
+        .where(Instrument.id == bindparam("instrument_id"))
+        .order_by(busy.c.kind, busy.c.start_at)
+    )
 
-    The same two bounded, indexed range scans as ``load_blocks``, in one round trip (UNION ALL),
-    as plain rows on the session's connection: no ORM objects, and nothing about who booked.
-    """
-    earliest = start - timedelta(minutes=MAX_BOOKING_MINUTES)
-    return db.session.connection().execute(
-        _BUSY, {"instrument_id": instrument_id, "start": start, "end": end, "earliest": earliest}
-    ).all()
+
+_GRID_AND_BUSY = _grid_and_busy_statement()
 
 
-def busy_json(instrument, days: list[date]) -> dict:
-    """Exactly ``as_json(build_view(instrument, days, ...))`` without building the slot grid.
-
-    ``instrument`` needs only id, slot_minutes, open_minute and close_minute (a plain row will do).
-    """
+def _params(instrument_id: int, days: list[date]) -> dict:
     start, end = _window(days)
+    return {"instrument_id": instrument_id, "start": start, "end": end,
+            "earliest": start - timedelta(minutes=MAX_BOOKING_MINUTES)}
+
+
+def instrument_json(instrument_id: int, days: list[date], visible) -> dict | None:
+    """Exactly ``as_json(build_view(instrument, days, ...))``, in one round trip and without
+    building the slot grid; None when there is no such instrument or ``visible(status)`` says no
+    (the caller then takes the full path, which decides)."""
+    rows = db.session.connection().execute(_GRID_AND_BUSY, _params(instrument_id, days)).all()
+    if not rows or not visible(rows[0].status):
+        return None
+    first = rows[0]
     local = LOCAL_TZ
     return {
-        "instrument_id": instrument.id,
+        "instrument_id": first.id,
         "week_start": days[0].isoformat(),
         "days": [d.isoformat() for d in days],
-        "slot_minutes": instrument.slot_minutes,
-        "open_minute": instrument.open_minute,
-        "close_minute": instrument.close_minute,
+        "slot_minutes": first.slot_minutes,
+        "open_minute": first.open_minute,
+        "close_minute": first.close_minute,
         "busy": [
-            {"start": s.astimezone(local).isoformat(), "end": e.astimezone(local).isoformat(), "kind": kind}
-            for s, e, kind in busy_rows(instrument.id, start, end)
+            {"start": r.start_at.astimezone(local).isoformat(), "end": r.end_at.astimezone(local).isoformat(),
+             "kind": r.kind}
+            for r in rows if r.kind is not None
         ],
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from equipshare.booking.models import SLOT_HOLDING, Booking, BookingEvent, BookingStatus
@@ -22,16 +22,6 @@ def load_instrument_with_lab(instrument_id: int) -> Instrument | None:
     return db.session.scalars(
         select(Instrument).where(Instrument.id == instrument_id).options(joinedload(Instrument.lab))
     ).first()
-
-
-_GRID = select(Instrument.id, Instrument.status, Instrument.slot_minutes, Instrument.open_minute,
-               Instrument.close_minute).where(Instrument.id == bindparam("instrument_id"))
-
-
-def load_instrument_grid(instrument_id: int):
-    """One query, plain row: only what the availability JSON needs (and ``status`` to check
-    that the instrument is visible to all); no ORM object, no lab."""
-    return db.session.connection().execute(_GRID, {"instrument_id": instrument_id}).first()
 
 
 def load_booking(booking_id: int) -> Booking | None:

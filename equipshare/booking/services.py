@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select, union_all
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from equipshare.accounts.models import User
 from equipshare.billing.charges import charge_booking
@@ -32,7 +34,7 @@ from equipshare.booking.permissions import (
     can_reschedule_booking,
 )
 from equipshare.booking.rules import check_interval_rules, check_samples
-from equipshare.catalogue.models import BookingMode, Instrument
+from equipshare.catalogue.models import BookingMode, Instrument, Lab
 from equipshare.catalogue.pricing import customer_class_for, quote
 from equipshare.db import begin_write
 from equipshare.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -143,19 +145,21 @@ def find_clash(instrument_id: int, start: datetime, end: datetime, exclude_booki
     )
     if exclude_booking_id is not None:
         query = query.where(Booking.id != exclude_booking_id)
-    clash = db.session.execute(query.limit(1)).first()
-    if clash:
+    downtime = select(Downtime.start_at, Downtime.end_at, literal_column("1").label("rank")).where(
+        Downtime.instrument_id == instrument_id, Downtime.start_at < end, Downtime.end_at > start
+    ).limit(1)
+    # One round trip: the first clashing booking (rank 0) and the first downtime (rank 1); a
+    # booking is reported before a downtime, as the two separate queries did.
+    both = union_all(query.add_columns(literal_column("0").label("rank")).limit(1).subquery().select(),
+                     downtime.subquery().select()).subquery()
+    found = db.session.execute(select(both).order_by(both.c.rank).limit(1)).first()
+    if found is None:
+        return None
+    if found.rank == 0:
         return str(_l("This time overlaps another booking (%(start)s–%(end)s).",
-                      start=format_local(clash.start_at), end=format_local(clash.end_at, "%H:%M")))
-    downtime = db.session.execute(
-        select(Downtime.start_at, Downtime.end_at).where(
-            Downtime.instrument_id == instrument_id, Downtime.start_at < end, Downtime.end_at > start
-        ).limit(1)
-    ).first()
-    if downtime:
-        return str(_l("The instrument is unavailable then (maintenance %(start)s – %(end)s).",
-                      start=format_local(downtime.start_at), end=format_local(downtime.end_at)))
-    return None
+                      start=format_local(found.start_at), end=format_local(found.end_at, "%H:%M")))
+    return str(_l("The instrument is unavailable then (maintenance %(start)s – %(end)s).",
+                  start=format_local(found.start_at), end=format_local(found.end_at)))
 
 
 def is_qualified(user: User, instrument: Instrument) -> bool:
@@ -221,12 +225,28 @@ def validate_request(user: User, instrument: Instrument, req: BookingRequest, no
 # --- client actions ----------------------------------------------------------------------------------
 
 
+def _identity(obj) -> int:
+    """The primary key of a loaded object without refreshing it (begin_write expired it)."""
+    identity = sa_inspect(obj).identity
+    return identity[0] if identity else obj.id
+
+
 def request_booking(user: User, instrument_id: int, req: BookingRequest, now: datetime) -> Booking:
     """A client asks for a slot. Instruments that need no approval confirm at once. The fee is
     always computed here; nothing the client sends can set it."""
     begin_write(db.session)
-    instrument = db.session.get(Instrument, instrument_id)
-    user = db.session.get(User, user.id)
+    # Reloaded inside the write transaction (the view's copies are expired by begin_write), with
+    # everything the checks, the quote and the managers' notification read: two queries instead
+    # of one lazy load each.
+    instrument = db.session.scalars(
+        select(Instrument).where(Instrument.id == instrument_id)
+        .options(joinedload(Instrument.rate_cards), joinedload(Instrument.lab).joinedload(Lab.managers))
+        .execution_options(populate_existing=True)
+    ).unique().first()
+    user = db.session.scalars(
+        select(User).where(User.id == _identity(user)).options(joinedload(User.organisation))
+        .execution_options(populate_existing=True)
+    ).first()
     if instrument is None:
         raise NotFound(_l("No such instrument."), code="instrument_not_found")
     fee = validate_request(user, instrument, req, now)

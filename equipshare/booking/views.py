@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 
 from equipshare.accounts.auth import login_required
@@ -121,18 +123,11 @@ def _parse_local(text: str | None) -> datetime | None:
 @bp.route("/instruments/<int:instrument_id>/availability")
 def availability(instrument_id: int):
     if wants_json():
-        # The data behind the week view: one plain row for the instrument, one round trip for the
-        # busy intervals, no grid, no template. A retired (or missing) instrument takes the full
-        # path below, which decides whether this viewer may see it.
-        grid = queries.load_instrument_grid(instrument_id)
-        if grid is not None and grid.status != InstrumentStatus.RETIRED:
-            day = _parse_date(request.args.get("day"))
-            if day is None:
-                day = _parse_date(request.args.get("week")) or utcnow().astimezone(LOCAL_TZ).date()
-                days = avail.window_days(day, day_mode=False)
-            else:
-                days = avail.window_days(day, day_mode=True)
-            return _json_answer(avail.busy_json(grid, days))
+        # The data behind the week view: the instrument's grid columns and its busy intervals in
+        # one round trip, as plain rows; no grid, no template.
+        data = _lean_json(instrument_id)
+        if data is not None:
+            return _json_answer(data)
     instrument = queries.load_instrument_with_lab(instrument_id)
     if instrument is None or not can_view_instrument(current_user, instrument):
         abort(404)
@@ -157,8 +152,24 @@ def availability(instrument_id: int):
     return render_template(
         "booking/availability.html", instrument=instrument, view=view, mode="day" if day else "week",
         today=today, prev_args=prev_args, next_args=next_args, now=now, can_request=can_request,
-        unqualified=unqualified, suggested_end=avail.suggested_end,
+        unqualified=unqualified, day_names=[weekday_name(d) for d in view.days], local_minute=avail.local_minute,
+        suggested_minutes=avail.suggested_minutes(instrument),
     )
+
+
+def _lean_json(instrument_id: int) -> dict | None:
+    """The JSON of a visible-to-all instrument's week (or day). None lets the full path answer:
+    an unknown or retired instrument (it decides who may see it), or a bad date (404 before 400)."""
+    try:
+        day = _parse_date(request.args.get("day"))
+        if day is not None:
+            days = avail.window_days(day, day_mode=True)
+        else:
+            week = _parse_date(request.args.get("week")) or utcnow().astimezone(LOCAL_TZ).date()
+            days = avail.window_days(week, day_mode=False)
+    except HTTPException:
+        return None
+    return avail.instrument_json(instrument_id, days, visible=lambda status: status != InstrumentStatus.RETIRED)
 
 
 def _json_answer(data: dict):
@@ -229,6 +240,7 @@ def request_form(instrument_id: int):
                                       sample_count=form.sample_count.data)
         try:
             if form.confirm.data:
+                get_locale()  # chosen now, from the loaded user: after the service's commit it would reload them
                 booking = services.request_booking(current_user, instrument.id, req, utcnow())
                 if booking.status == "approved":
                     flash(_("Booking #%(id)s is confirmed.", id=booking.id), "success")

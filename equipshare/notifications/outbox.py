@@ -17,7 +17,7 @@ from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 
 from equipshare.accounts.models import User
 from equipshare.db import utcnow
@@ -33,15 +33,18 @@ def mail_host() -> str:
 
 
 def is_muted(user: User, kind: str, about_instrument_id: int | None = None) -> bool:
-    """Has the user switched this kind of mail off (its topic, or the instrument it is about)?"""
+    """Has the user switched this kind of mail off (its topic, or the instrument it is about)?
+    One round trip, however many of the two mutes apply."""
     topic = topic_of(kind)
-    if topic is not None and db.session.scalar(select(exists().where(
-            NotificationMute.user_id == user.id, NotificationMute.topic == topic))):
-        return True
-    if about_instrument_id is not None and db.session.scalar(select(exists().where(
-            InstrumentMute.user_id == user.id, InstrumentMute.instrument_id == about_instrument_id))):
-        return True
-    return False
+    checks = []
+    if topic is not None:
+        checks.append(exists().where(NotificationMute.user_id == user.id, NotificationMute.topic == topic))
+    if about_instrument_id is not None:
+        checks.append(exists().where(InstrumentMute.user_id == user.id,
+                                     InstrumentMute.instrument_id == about_instrument_id))
+    if not checks:
+        return False
+    return bool(db.session.scalar(select(or_(*checks))))
 
 
 def _encode(att: Attachment) -> dict:

@@ -184,6 +184,7 @@ def test_json_is_private_and_revalidated_with_its_etag(client, world):
 
 def test_json_of_unknown_retired_or_bad_dates(client, world):
     assert client.get("/instruments/999999/availability", headers=JSON).status_code == 404
+    assert client.get("/instruments/999999/availability?week=garbage", headers=JSON).status_code == 404
     assert client.get(url(world, week="garbage"), headers=JSON).status_code == 400
     assert client.get(url(world, day="9999-01-01"), headers=JSON).status_code == 400
     world.instrument.status = "retired"
