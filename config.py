@@ -99,9 +99,6 @@ class Config:
 
     # Calendar feeds: how often subscribers are asked to refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL).
     FEED_REFRESH_MINUTES = _env_int("FEED_REFRESH_MINUTES", 60)
-
-    # Scheduler (see equipshare/jobs.py); only the dedicated process runs it.
-    SCHEDULER_ENABLED = False
     # How often the scheduler wakes up; deliver-outbox runs on every tick.
     SCHEDULER_TICK_SECONDS = _env_int("SCHEDULER_TICK_SECONDS", 5)
     # How often the state-driven booking jobs run (expire, reminders, close past bookings).

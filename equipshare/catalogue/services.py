@@ -209,22 +209,29 @@ def _commit_unique(field: str, message) -> None:
         raise Conflict(message, code="duplicate", field=field) from None
 
 
+def _save_unique(obj, model, values: Mapping, fields, unique_field: str, message):
+    """Create or update a row whose ``unique_field`` must stay unique: a friendly Conflict first,
+    the unique constraint as the final word (a concurrent admin)."""
+    duplicate = db.session.scalar(select(model.id).where(getattr(model, unique_field) == values[unique_field]))
+    if duplicate is not None and (obj is None or duplicate != obj.id):
+        raise Conflict(message, code="duplicate", field=unique_field)
+    if obj is None:
+        obj = model()
+        db.session.add(obj)
+    for field in fields:
+        if field in values:
+            setattr(obj, field, values[field])
+    _commit_unique(unique_field, message)
+    return obj
+
+
 def save_institution(actor: User, institution: Institution | None, values: Mapping) -> Institution:
     begin_write(db.session)
     _require_admin(actor)
     if values.get("kind") not in {k.value for k in InstitutionKind}:
         raise RuleViolation(_l("Choose a kind of institution."), field="kind")
-    duplicate = db.session.scalar(select(Institution.id).where(Institution.name_zh == values["name_zh"]))
-    if duplicate is not None and (institution is None or duplicate != institution.id):
-        raise Conflict(_l("An institution with this Chinese name already exists."), code="duplicate", field="name_zh")
-    if institution is None:
-        institution = Institution()
-        db.session.add(institution)
-    for field in INSTITUTION_FIELDS:
-        if field in values:
-            setattr(institution, field, values[field])
-    _commit_unique("name_zh", _l("An institution with this Chinese name already exists."))
-    return institution
+    return _save_unique(institution, Institution, values, INSTITUTION_FIELDS, "name_zh",
+                        _l("An institution with this Chinese name already exists."))
 
 
 def save_lab(actor: User, lab: Lab | None, values: Mapping, *, institution_id: int) -> Lab:
@@ -271,17 +278,8 @@ def remove_lab_manager(actor: User, lab: Lab, user_id: int) -> None:
 def save_category(actor: User, category: Category | None, values: Mapping) -> Category:
     begin_write(db.session)
     _require_admin(actor)
-    duplicate = db.session.scalar(select(Category.id).where(Category.code == values["code"]))
-    if duplicate is not None and (category is None or duplicate != category.id):
-        raise Conflict(_l("A category with this code already exists."), code="duplicate", field="code")
-    if category is None:
-        category = Category()
-        db.session.add(category)
-    for field in CATEGORY_FIELDS:
-        if field in values:
-            setattr(category, field, values[field])
-    _commit_unique("code", _l("A category with this code already exists."))
-    return category
+    return _save_unique(category, Category, values, CATEGORY_FIELDS, "code",
+                        _l("A category with this code already exists."))
 
 
 def ensure_categories() -> int:
