@@ -42,7 +42,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         _env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'equipshare.sqlite'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False}
 
     # Public base URL, used in e-mails, calendar feeds and iCal UIDs.
     SERVER_BASE_URL = _env("SERVER_BASE_URL", "http://127.0.0.1:5000")
@@ -64,7 +64,6 @@ class Config:
     # Rate limiting (login, password reset). memory:// is per process: use Redis in production.
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     RESET_RATE_LIMIT = _env("RESET_RATE_LIMIT", "5 per minute;20 per hour")
 

@@ -36,6 +36,9 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from equipshare.session import SessionInterface
+
+    app.session_interface = SessionInterface()
     _init_extensions(app)
     _register_blueprints(app)
 
@@ -54,13 +57,21 @@ def create_app(config: type | str | None = None, **overrides) -> Flask:
 def _init_extensions(app: Flask) -> None:
     # Every feature's models must be imported before the metadata is used (migrate / db check).
     import equipshare.models  # noqa: F401
-    from equipshare.db import configure_sqlite
-    from equipshare.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+    from equipshare import ratelimit
+    from equipshare.db import configure_sqlite, end_read_only_transaction, track_writes
+    from equipshare.extensions import babel, bootstrap, csrf, db, login_manager, migrate
     from equipshare.i18n import select_locale, select_timezone
 
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+
+    track_writes()
+
+    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's (teardowns run in reverse order)
+    def _end_read_only_transaction(error):
+        if error is None and db.session.registry.has():
+            end_read_only_transaction(db.session())
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(
@@ -70,8 +81,7 @@ def _init_extensions(app: Flask) -> None:
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
     bootstrap.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    limiter.init_app(app)
+    ratelimit.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, scoped_session
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -89,7 +90,8 @@ def begin_write(session) -> None:
 
     Call it first thing in a service function that writes. Whatever transaction the session
     had open is ended first (committed: views only read, so normally there is nothing in it;
-    test set-up may have flushed rows). Objects are expired and reload inside the new
+    test set-up may have flushed rows) — on PostgreSQL a transaction that only read simply
+    goes on, its objects expired. Objects are expired and reload inside the new
     transaction, under the lock, so checks made after this see the latest committed state.
     On PostgreSQL nothing is locked here; services lock the rows they change with
     ``SELECT … FOR UPDATE``.
@@ -97,6 +99,83 @@ def begin_write(session) -> None:
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
+        if (session.get_bind().dialect.name == "postgresql" and not session.info.get("wrote")
+                and not (session.new or session.dirty or session.deleted)):
+            # READ COMMITTED: every statement already sees the latest committed state, so
+            # expiring the objects reloads them from it; no COMMIT and BEGIN round trips for a
+            # transaction that only read.
+            session.expire_all()
+            return
         session.commit()
     if session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _mark_wrote(session, _context) -> None:
+    session.info["wrote"] = True
+
+
+def _clear_wrote(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("wrote", None)
+
+
+def track_writes() -> None:
+    """Remember in ``session.info`` whether the open transaction has flushed anything."""
+    if not event.contains(Session, "after_flush", _mark_wrote):
+        event.listen(Session, "after_flush", _mark_wrote)
+        event.listen(Session, "after_transaction_end", _clear_wrote)
+
+
+def end_read_only_transaction(session) -> None:
+    """At the end of a request, COMMIT a transaction that only read, instead of letting the
+    teardown roll it back. Same effect for the data; but psycopg forgets every prepared
+    statement of the connection on ROLLBACK, so with rollbacks no statement stayed prepared
+    from one request to the next and PostgreSQL parsed and planned each one every time
+    (docs/benchmarks.md). A transaction that wrote anything, or holds unflushed changes, is
+    left alone and the teardown rolls it back as before.
+    """
+    if not session.in_transaction() or session.info.get("wrote") or session.new or session.dirty or session.deleted:
+        return
+    try:
+        session.commit()
+    except Exception:  # e.g. the connection broke; the teardown's rollback cleans up
+        logging.getLogger(__name__).warning("could not end a read-only transaction", exc_info=True)
+
+
+class ReadStatement:
+    """One read-only statement for the hottest public reads, run outside the request's session.
+
+    A single SELECT is one snapshot, so it needs no transaction: in autocommit there is no
+    BEGIN/ROLLBACK round trip and nothing for the teardown to roll back. On PostgreSQL it goes
+    straight to psycopg with the SQL compiled once (psycopg prepares it after a few runs); that
+    skips SQLAlchemy's per-execution work, which was a tenth of a millisecond of the week JSON
+    (docs/benchmarks.md). Elsewhere (SQLite) it runs through SQLAlchemy Core, whose result types
+    parse SQLite's datetime text. Rows are plain tuples in the statement's column order.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled: dict = {}
+
+    def rows(self, engine: Engine, params: dict) -> list[tuple]:
+        if engine.dialect.name != "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                return [tuple(row) for row in conn.execute(self.statement, params)]
+        compiled = self._compiled.get(engine.dialect.name)
+        if compiled is None:
+            compiled = self._compiled[engine.dialect.name] = self.statement.compile(dialect=engine.dialect)
+        pooled = engine.raw_connection()
+        try:
+            conn = pooled.driver_connection
+            conn.autocommit = True
+            try:
+                return conn.execute(compiled.string, compiled.construct_params(params)).fetchall()
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
+        except engine.dialect.loaded_dbapi.OperationalError:
+            pooled.invalidate()  # a broken connection never goes back to the pool
+            raise
+        finally:
+            pooled.close()

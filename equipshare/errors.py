@@ -113,7 +113,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
         db.session.rollback()
-        return _render(error.status, error.message, error.code, error.field)
+        body, status = _render(error.status, error.message, error.code, error.field)
+        return body, status, getattr(error, "headers", None) or {}
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):

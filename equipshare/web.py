@@ -111,16 +111,20 @@ def register_web_helpers(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-        )
+        # Added unless a view set its own (calendar feeds send Referrer-Policy: no-referrer).
+        present = {key.lower() for key in response.headers.keys()}
+        response.headers.extend([(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present])
         return response
 
+
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
+)
 
 STATUS_LABELS = {
     "pending": _l("Pending"),

@@ -278,9 +278,22 @@ def count_queries(app):
                 q.statements.append(statement)
 
         event.listen(db.engine, "before_cursor_execute", before)
-        try:
-            yield q
-        finally:
-            event.remove(db.engine, "before_cursor_execute", before)
+        # equipshare.db.ReadStatement runs straight on psycopg's connection, past SQLAlchemy's
+        # events: count those statements too.
+        with pytest.MonkeyPatch.context() as patch:
+            if db.engine.dialect.name == "postgresql":
+                import psycopg
+
+                driver_execute = psycopg.Connection.execute
+
+                def execute(conn, query, *args, **kwargs):
+                    q.statements.append(str(query))
+                    return driver_execute(conn, query, *args, **kwargs)
+
+                patch.setattr(psycopg.Connection, "execute", execute)
+            try:
+                yield q
+            finally:
+                event.remove(db.engine, "before_cursor_execute", before)
 
     return counter

@@ -130,3 +130,126 @@ def test_begin_write_takes_the_sqlite_write_lock_and_reloads_state():
     assert instrument.name_zh == name
     db.session.execute(text("SELECT 1"))
     db.session.commit()
+
+
+def test_read_statement_leaves_the_pooled_connection_as_it_found_it(app):
+    """ReadStatement reads in autocommit outside the session; the connection goes back to the
+    pool in its usual (transactional) mode, and the session's own work is unaffected."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.pool import QueuePool
+
+    from equipshare.catalogue.models import Instrument
+    from equipshare.db import ReadStatement
+
+    instrument = make_instrument()
+    db.session.commit()
+    statement = ReadStatement(select(Instrument.id, Instrument.name_en).where(Instrument.id == instrument.id))
+    engine = create_engine(db.engine.url, poolclass=QueuePool, pool_size=1, max_overflow=0)
+    try:
+        assert statement.rows(engine, {}) == [(instrument.id, instrument.name_en)]
+        with engine.connect() as conn:  # the same (only) pooled connection
+            if engine.dialect.name == "postgresql":
+                assert conn.connection.driver_connection.autocommit is False
+            assert conn.in_transaction() is False
+            conn.execute(text("SELECT 1"))
+            assert conn.in_transaction() is True  # an ordinary transaction starts as before
+            conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_read_statement_drops_a_connection_the_server_closed(app):
+    """A pooled connection whose server process died is not handed out again."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.exc import OperationalError as SAOperationalError
+    from sqlalchemy.pool import QueuePool
+
+    from equipshare.catalogue.models import Instrument
+    from equipshare.db import ReadStatement
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("terminating a server process is a PostgreSQL test")
+    import psycopg
+
+    instrument = make_instrument()
+    db.session.commit()
+    statement = ReadStatement(select(Instrument.id).where(Instrument.id == instrument.id))
+    engine = create_engine(db.engine.url, poolclass=QueuePool, pool_size=1, max_overflow=0)
+    try:
+        assert statement.rows(engine, {}) == [(instrument.id,)]
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            conn.rollback()
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            other.commit()
+        with pytest.raises((psycopg.OperationalError, SAOperationalError)):
+            statement.rows(engine, {})
+        assert statement.rows(engine, {}) == [(instrument.id,)]  # a fresh connection
+    finally:
+        engine.dispose()
+
+
+def test_session_serializer_is_built_once_per_secret(app):
+    from flask import session
+
+    first = create_app("testing", SECRET_KEY="first secret key for this test only")
+
+    @first.route("/_set")
+    def _set():
+        session["x"] = 1
+        return "ok"
+
+    @first.route("/_get")
+    def _get():
+        return str(session.get("x"))
+
+    interface = first.session_interface
+    assert interface.get_signing_serializer(first) is interface.get_signing_serializer(first)
+    browser = first.test_client()
+    browser.get("/_set")
+    assert browser.get("/_get").get_data(as_text=True) == "1"
+    first.secret_key = "a rotated secret key for this test"
+    assert browser.get("/_get").get_data(as_text=True) == "None"  # old cookie no longer valid
+    first.config["SECRET_KEY_FALLBACKS"] = ["first secret key for this test only"]
+    assert browser.get("/_get").get_data(as_text=True) == "1"  # accepted through the fallback
+
+
+def test_a_request_that_only_read_commits_and_one_that_wrote_is_rolled_back(app):
+    """Read-only transactions end with COMMIT at teardown (psycopg forgets its prepared statements
+    on ROLLBACK); anything flushed but not committed by a service is still rolled back."""
+    from sqlalchemy import event, func, select
+
+    from equipshare.catalogue.models import Institution
+
+    probe = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+
+    @probe.route("/_read")
+    def _read():
+        return str(db.session.scalar(select(func.count()).select_from(Institution)))
+
+    @probe.route("/_half_write")
+    def _half_write():
+        db.session.add(Institution(name_zh="半写", name_en="Half written", kind="university"))
+        db.session.flush()
+        return "flushed, never committed"
+
+    with probe.app_context():
+        engine = db.engine
+        before = db.session.scalar(select(func.count()).select_from(Institution))
+        db.session.remove()
+    seen: list[str] = []
+    event.listen(engine, "commit", lambda conn: seen.append("commit"))
+    event.listen(engine, "rollback", lambda conn: seen.append("rollback"))
+    try:
+        browser = probe.test_client()  # each request in its own app context, torn down at its end
+        assert browser.get("/_read").status_code == 200
+        assert seen == ["commit"]
+        seen.clear()
+        assert browser.get("/_half_write").status_code == 200
+        assert seen == ["rollback"]
+        with probe.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Institution)) == before
+            db.session.remove()
+    finally:
+        engine.dispose()

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from equipshare import ratelimit
 from equipshare.accounts import forms, services
 from equipshare.accounts import permissions as perms
 from equipshare.accounts.auth import login_required, org_admin_required
@@ -17,7 +18,7 @@ from equipshare.accounts.models import Invitation, MemberStatus, OrgStatus, User
 from equipshare.catalogue.models import Institution
 from equipshare.db import utcnow
 from equipshare.errors import DomainError, RuleViolation, show_form_error
-from equipshare.extensions import db, limiter
+from equipshare.extensions import db
 from equipshare.i18n import current_language, localized
 from equipshare.web import safe_next_url
 
@@ -67,7 +68,7 @@ def _status_notice(user: User) -> None:
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@ratelimit.limit("LOGIN_RATE_LIMIT")
 def login():
     target = safe_next_url(request.args.get("next"), url_for("catalogue.home"))
     if current_user.is_authenticated and request.method == "GET":
@@ -165,7 +166,7 @@ def accept_invitation(token: str):
 
 
 @bp.route("/auth/reset", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RESET_RATE_LIMIT"], methods=["POST"])
+@ratelimit.limit("RESET_RATE_LIMIT")
 def forgot_password():
     form = forms.ForgotPasswordForm()
     if form.validate_on_submit():

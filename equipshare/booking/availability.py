@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from equipshare.booking.models import MAX_BOOKING_MINUTES, SLOT_HOLDING, Booking, Downtime
 from equipshare.booking.rules import open_weekdays
 from equipshare.catalogue.models import Instrument, InstrumentStatus
+from equipshare.db import ReadStatement
 from equipshare.extensions import db
 from equipshare.timeutil import LOCAL_TZ, week_start
 
@@ -260,7 +261,8 @@ def _window(days: list[date]) -> tuple[datetime, datetime]:
 def _busy_statement():
     bookings = select(Booking.start_at, Booking.end_at, literal_column("'booking'").label("kind")).where(
         Booking.instrument_id == bindparam("instrument_id"),
-        Booking.status.in_(SLOT_HOLDING),
+        # The statuses as literals: an expanding IN parameter is re-rendered on every execution.
+        Booking.status.in_([literal_column(f"'{status.value}'") for status in SLOT_HOLDING]),
         Booking.start_at < bindparam("end"),
         Booking.start_at > bindparam("earliest"),
         Booking.end_at > bindparam("start"),
@@ -291,7 +293,7 @@ def _grid_and_busy_statement():
     )
 
 
-_GRID_AND_BUSY = _grid_and_busy_statement()
+_GRID_AND_BUSY = ReadStatement(_grid_and_busy_statement())
 
 
 def _params(instrument_id: int, days: list[date]) -> dict:
@@ -304,22 +306,23 @@ def instrument_json(instrument_id: int, days: list[date], visible) -> dict | Non
     """Exactly ``as_json(build_view(instrument, days, ...))``, in one round trip and without
     building the slot grid; None when there is no such instrument or ``visible(status)`` says no
     (the caller then takes the full path, which decides)."""
-    rows = db.session.connection().execute(_GRID_AND_BUSY, _params(instrument_id, days)).all()
-    if not rows or not visible(rows[0].status):
+    rows = _GRID_AND_BUSY.rows(db.engine, _params(instrument_id, days))
+    if not rows:
         return None
-    first = rows[0]
+    instrument, status, slot_minutes, open_minute, close_minute = rows[0][:5]
+    if not visible(status):
+        return None
     local = LOCAL_TZ
     return {
-        "instrument_id": first.id,
+        "instrument_id": instrument,
         "week_start": days[0].isoformat(),
         "days": [d.isoformat() for d in days],
-        "slot_minutes": first.slot_minutes,
-        "open_minute": first.open_minute,
-        "close_minute": first.close_minute,
+        "slot_minutes": slot_minutes,
+        "open_minute": open_minute,
+        "close_minute": close_minute,
         "busy": [
-            {"start": r.start_at.astimezone(local).isoformat(), "end": r.end_at.astimezone(local).isoformat(),
-             "kind": r.kind}
-            for r in rows if r.kind is not None
+            {"start": start.astimezone(local).isoformat(), "end": end.astimezone(local).isoformat(), "kind": kind}
+            for *_, start, end, kind in rows if kind is not None
         ],
     }
 

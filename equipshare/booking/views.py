@@ -8,9 +8,11 @@ refusal is shown on the form it came from with its status (409 conflict, 422 rul
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -36,8 +38,10 @@ from equipshare.catalogue import queries as catalogue_queries
 from equipshare.catalogue.models import BookingMode, InstrumentStatus
 from equipshare.catalogue.permissions import can_view_instrument
 from equipshare.catalogue.pricing import hours_label
+from equipshare.catalogue.queries import valid_id
 from equipshare.db import utcnow
 from equipshare.errors import Conflict, DomainError, show_form_error, wants_json
+from equipshare.extensions import db
 from equipshare.timeutil import LOCAL_TZ
 from equipshare.web import status_label
 
@@ -174,12 +178,14 @@ def _lean_json(instrument_id: int) -> dict | None:
 
 def _json_answer(data: dict):
     """Availability as JSON, with a strong ETag of the body: a client that already has it gets
-    a 304 (the database is still read, so the answer is never stale)."""
-    response = jsonify(data)
-    response.cache_control.private = True
-    response.cache_control.max_age = 0
-    response.add_etag()
-    return response.make_conditional(request)
+    a 304 (the database is still read, so the answer is never stale). Built by hand rather than
+    with jsonify + make_conditional: the same bytes and headers at a third of the cost."""
+    body = (json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n").encode()  # as jsonify writes it
+    etag = hashlib.sha1(body, usedforsecurity=False).hexdigest()
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, max-age=0"}
+    if request.if_none_match.contains_weak(etag):
+        return current_app.response_class(status=304, headers=headers)
+    return current_app.response_class(body, mimetype="application/json", headers=headers)
 
 
 # --- request ---------------------------------------------------------------------------------------
@@ -221,40 +227,56 @@ def _prefill_request(form: RequestForm, instrument) -> None:
 @bp.route("/instruments/<int:instrument_id>/book", methods=["GET", "POST"])
 @login_required
 def request_form(instrument_id: int):
+    form = RequestForm()
+    submitted = request.method == "POST" and form.validate_on_submit()
+    refusal = None
+    if submitted and form.confirm.data and valid_id(instrument_id):
+        # A confirmed request goes straight to the service: it loads the instrument and the user
+        # under the write lock and checks everything the page checks below (and more). The page's
+        # own loading and checks run only when it refuses, to explain why; a booking that goes
+        # through does not load the instrument's page data first (docs/benchmarks.md).
+        get_locale()  # chosen now, from the loaded user: after the service's commit it would reload them
+        try:
+            booking = services.request_booking(current_user, instrument_id, _booking_request(form), utcnow())
+        except DomainError as error:
+            db.session.rollback()  # end the failed unit of work (it may hold SQLite's write lock)
+            refusal = error
+        else:
+            if booking.status == "approved":
+                flash(_("Booking #%(id)s is confirmed.", id=booking.id), "success")
+            else:
+                flash(_("Request #%(id)s is sent. The lab will confirm or decline it; you will get an e-mail.",
+                        id=booking.id), "success")
+            return redirect(url_for(".detail", booking_id=booking.id))
     instrument = catalogue_queries.load_instrument(instrument_id)
     if instrument is None or not can_view_instrument(current_user, instrument):
         abort(404)
     blocker = _request_blocker(current_user, instrument)
     if blocker:
         return render_template("booking/request_form.html", instrument=instrument, blocker=blocker, form=None), 403
-    form = RequestForm()
     status, fee = 200, None
     if request.method == "GET":
         _prefill_request(form, instrument)
-    elif not form.validate_on_submit():
+    elif not submitted:
         status = 422
     else:
-        start, end = form.interval
-        req = services.BookingRequest(start=start, end=end, purpose=form.purpose.data,
-                                      sample_description=form.sample_description.data,
-                                      sample_count=form.sample_count.data)
         try:
-            if form.confirm.data:
-                get_locale()  # chosen now, from the loaded user: after the service's commit it would reload them
-                booking = services.request_booking(current_user, instrument.id, req, utcnow())
-                if booking.status == "approved":
-                    flash(_("Booking #%(id)s is confirmed.", id=booking.id), "success")
-                else:
-                    flash(_("Request #%(id)s is sent. The lab will confirm or decline it; you will get an e-mail.",
-                            id=booking.id), "success")
-                return redirect(url_for(".detail", booking_id=booking.id))
-            fee = services.validate_request(current_user, instrument, req, utcnow())
+            if refusal is not None:
+                raise refusal
+            fee = services.validate_request(current_user, instrument, _booking_request(form), utcnow())
         except DomainError as error:
             status = _refused(error, form)
             instrument = catalogue_queries.load_instrument(instrument_id)
     rate = instrument.rate_for(fee.customer_class) if fee else None
     return render_template("booking/request_form.html", instrument=instrument, form=form, fee=fee, rate=rate,
                            blocker=None), status
+
+
+def _booking_request(form: RequestForm) -> services.BookingRequest:
+    start, end = form.interval
+    return services.BookingRequest(start=start, end=end, purpose=form.purpose.data,
+                                   sample_description=form.sample_description.data,
+                                   sample_count=form.sample_count.data)
 
 
 # --- my bookings -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 
 FALLBACK_SUBJECT = "EquipShare"
@@ -30,6 +30,13 @@ def _languages(locale: str | None) -> list[str]:
     return [first] + [lang for lang in languages if lang != first]
 
 
+def _render(template_name: str, /, **context) -> str:
+    """A mail template with its own context and the Jinja globals only: no request context
+    processors (mails are also rendered by scheduled jobs, outside any request, and must not
+    depend on who is browsing), which also saves their per-render work in the booking request."""
+    return current_app.jinja_env.get_template(template_name).render(context)
+
+
 def render_mail(template: str, subject, locale: str | None, fallback_text: str = "", **context) -> RenderedMail:
     """``template`` names ``templates/<template>.txt`` and ``.html``; ``subject`` is a (lazy)
     string translated here. Both templates get ``subject`` and ``locale`` in their context."""
@@ -39,8 +46,8 @@ def render_mail(template: str, subject, locale: str | None, fallback_text: str =
         try:
             with force_locale(lang):
                 subject_text = " ".join(str(subject).split())  # a header: one line
-                text = render_template(f"{template}.txt", subject=subject_text, locale=lang, **context)
-                html = render_template(f"{template}.html", subject=subject_text, locale=lang, **context)
+                text = _render(f"{template}.txt", subject=subject_text, locale=lang, **context)
+                html = _render(f"{template}.html", subject=subject_text, locale=lang, **context)
         except Exception as exc:  # noqa: BLE001 - any template fault must not lose the mail
             current_app.logger.exception("Mail template %s failed in %s", template, lang)
             errors.append(f"{lang}: {type(exc).__name__}: {exc}")

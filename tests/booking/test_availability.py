@@ -270,6 +270,23 @@ def test_query_count_does_not_grow_with_bookings(client, count_queries, viewer):
     assert counts[0] <= (3 if viewer == "anonymous" else 5), counts
 
 
+def test_json_is_one_statement_whatever_the_bookings(client, count_queries):
+    few = make_world()
+    many_instrument = make_instrument(lab=few.instrument.lab)
+    client_user = make_user(few.org, locale="en")
+    monday = future_monday()
+    _fill(few.instrument, client_user, monday, 2)
+    _fill(many_instrument, client_user, monday, 40)
+    _elsewhere(many_instrument, client_user, monday, 200)
+    db.session.commit()
+    for instrument, busy in ((few.instrument, 2), (many_instrument, 40)):
+        page = f"/instruments/{instrument.id}/availability?week={monday.isoformat()}"
+        with count_queries() as q:
+            response = client.get(page, headers=JSON)
+        assert len(response.get_json()["busy"]) == busy
+        assert q.count == 1, q.statements
+
+
 def test_self_operated_instrument_warns_unqualified_clients_up_front(client, world):
     world.instrument.booking_mode = "self"
     db.session.commit()

@@ -149,14 +149,14 @@ def test_a_template_error_in_one_language_falls_back_to_the_other_and_is_recorde
 
     import equipshare.notifications.render as render
 
-    real = render.render_template
+    real = render._render
 
-    def broken_in_chinese(name, **context):
+    def broken_in_chinese(name, /, **context):
         if str(get_locale()) == "zh":
             raise RuntimeError("zh catalogue broken")
         return real(name, **context)
 
-    monkeypatch.setattr(render, "render_template", broken_in_chinese)
+    monkeypatch.setattr(render, "_render", broken_in_chinese)
     world.manager.locale = "zh"
     db.session.commit()
     booking = services.request_booking(world.client, world.instrument.id, req(), NOW)
@@ -170,10 +170,10 @@ def test_a_template_error_in_one_language_falls_back_to_the_other_and_is_recorde
 def test_when_every_language_fails_a_plain_mail_with_the_link_still_goes_out(world, monkeypatch, mailbox):
     import equipshare.notifications.render as render
 
-    def broken(name, **context):
+    def broken(name, /, **context):
         raise ValueError("template gone")
 
-    monkeypatch.setattr(render, "render_template", broken)
+    monkeypatch.setattr(render, "_render", broken)
     booking = services.request_booking(world.client, world.instrument.id, req(), NOW)
     row = rows()[0]
     assert row.body_html is None and f"/bookings/{booking.id}" in row.body_text
