@@ -42,7 +42,11 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         _env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'equipshare.sqlite'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection idle for longer than this is pinged before use (and replaced if the
+    # server went away). Instead of pool_pre_ping, which pings before every use: one round trip
+    # per request (docs/benchmarks.md). 0: ping before every use, like pool_pre_ping.
+    DB_PING_IDLE_SECONDS = _env_int("DB_PING_IDLE_SECONDS", 10)
 
     # Public base URL, used in e-mails, calendar feeds and iCal UIDs.
     SERVER_BASE_URL = _env("SERVER_BASE_URL", "http://127.0.0.1:5000")

@@ -58,13 +58,14 @@ def _init_extensions(app: Flask) -> None:
     # Every feature's models must be imported before the metadata is used (migrate / db check).
     import equipshare.models  # noqa: F401
     from equipshare import ratelimit
-    from equipshare.db import configure_sqlite, end_read_only_transaction, track_writes
+    from equipshare.db import configure_sqlite, end_read_only_transaction, ping_idle_connections, track_writes
     from equipshare.extensions import babel, bootstrap, csrf, db, login_manager, migrate
     from equipshare.i18n import select_locale, select_timezone
 
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        ping_idle_connections(db.engine, app.config.get("DB_PING_IDLE_SECONDS"))
 
     track_writes()
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
@@ -109,6 +111,28 @@ def begin_write(session) -> None:
         session.commit()
     if session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={"sqlite_immediate": True})
+
+
+def ping_idle_connections(engine: Engine, idle_seconds: int | None) -> None:
+    """Ping a pooled connection before use only when it has sat idle for ``idle_seconds``; if
+    the ping fails, the pool replaces it (DisconnectionError). A busy connection is not pinged:
+    if the server restarts under load, the first statement on each stale connection fails and
+    SQLAlchemy then discards the whole pool."""
+    if idle_seconds is None or engine.dialect.name == "sqlite":
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        since = record.info.pop("idle_since", None)
+        if since is not None and time.monotonic() - since >= idle_seconds:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise DisconnectionError("connection went away while idle") from exc
 
 
 def _mark_wrote(session, _context) -> None:

@@ -46,6 +46,11 @@ class RuleViolation(DomainError):
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
+    accept = request.environ.get("HTTP_ACCEPT", "")
+    if accept == "application/json":  # what scripts send; no need to parse it
+        return True
+    if "json" not in accept:
+        return False
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
         "text/html"

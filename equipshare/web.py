@@ -109,12 +109,7 @@ def register_web_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["can"] = can
 
-    @app.after_request
-    def security_headers(response):
-        # Added unless a view set its own (calendar feeds send Referrer-Policy: no-referrer).
-        present = {key.lower() for key in response.headers.keys()}
-        response.headers.extend([(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present])
-        return response
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
 
 
 SECURITY_HEADERS = (
@@ -125,6 +120,26 @@ SECURITY_HEADERS = (
      "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
      "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
 )
+
+class SecurityHeaders:
+    """WSGI middleware: every response (pages, errors, static files) gets the security headers
+    it does not set itself (calendar feeds send their own Referrer-Policy: no-referrer). On the
+    plain header list, where an after_request hook on werkzeug's Headers cost more than the
+    week JSON's own work (docs/benchmarks.md)."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers.extend(header for header, lower in _SECURITY if lower not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
+_SECURITY = tuple((header, header[0].lower()) for header in SECURITY_HEADERS)
 
 STATUS_LABELS = {
     "pending": _l("Pending"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask_migrate import check as migrate_check
@@ -253,3 +254,45 @@ def test_a_request_that_only_read_commits_and_one_that_wrote_is_rolled_back(app)
             db.session.remove()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("idle_seconds", [0, 3600])
+def test_an_idle_connection_the_server_dropped_is_replaced_before_use(app, idle_seconds):
+    """DB_PING_IDLE_SECONDS: a pooled connection idle for that long is pinged at checkout and
+    replaced when its server process is gone; within the window it is used unchecked."""
+    from sqlalchemy.exc import OperationalError as SAOperationalError
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("terminating a server process is a PostgreSQL test")
+    probe = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                       DB_PING_IDLE_SECONDS=idle_seconds,
+                       SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0})
+    try:
+        with probe.app_context():
+            pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+            db.session.remove()  # back to the pool
+            with app.app_context():
+                db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                db.session.commit()
+            if idle_seconds == 0:
+                assert db.session.scalar(text("SELECT pg_backend_pid()")) != pid
+            else:
+                with pytest.raises(SAOperationalError):
+                    db.session.scalar(text("SELECT 1"))
+            db.session.remove()
+    finally:
+        with probe.app_context():
+            db.engine.dispose()
+
+
+def test_security_headers_on_pages_errors_static_files_and_json(client):
+    css = next((Path(__file__).parent.parent / "equipshare" / "static" / "css").glob("*.css")).name
+    for path, status, headers in (("/", 200, {}), ("/no/such/page", 404, {}), (f"/static/css/{css}", 200, {}),
+                                  ("/instruments/999999/availability", 404, {"Accept": "application/json"})):
+        response = client.get(path, headers=headers)
+        assert response.status_code == status, path
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert len(response.headers.getlist("Referrer-Policy")) == 1
