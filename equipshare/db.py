@@ -171,35 +171,62 @@ class ReadStatement:
     """One read-only statement for the hottest public reads, run outside the request's session.
 
     A single SELECT is one snapshot, so it needs no transaction: in autocommit there is no
-    BEGIN/ROLLBACK round trip and nothing for the teardown to roll back. On PostgreSQL it goes
-    straight to psycopg with the SQL compiled once (psycopg prepares it after a few runs); that
-    skips SQLAlchemy's per-execution work, which was a tenth of a millisecond of the week JSON
-    (docs/benchmarks.md). Elsewhere (SQLite) it runs through SQLAlchemy Core, whose result types
-    parse SQLite's datetime text. Rows are plain tuples in the statement's column order.
+    BEGIN/ROLLBACK round trip and nothing for the teardown to roll back. The statement is
+    compiled once per dialect and sent straight to the driver (psycopg prepares it after a few
+    runs), with the column types' own bind and result processors applied (so SQLite's datetime
+    text still comes back as aware UTC datetimes). That skips SQLAlchemy's per-execution work,
+    which was a tenth of a millisecond of the week JSON (docs/benchmarks.md). Rows are plain
+    sequences in the statement's column order.
     """
 
     def __init__(self, statement):
         self.statement = statement
-        self._compiled: dict = {}
+        self._prepared: dict = {}
 
-    def rows(self, engine: Engine, params: dict) -> list[tuple]:
-        if engine.dialect.name != "postgresql":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                return [tuple(row) for row in conn.execute(self.statement, params)]
-        compiled = self._compiled.get(engine.dialect.name)
-        if compiled is None:
-            compiled = self._compiled[engine.dialect.name] = self.statement.compile(dialect=engine.dialect)
+    def _prepare(self, dialect):
+        compiled = self.statement.compile(dialect=dialect)
+        binds = {name: processor for name, bind in compiled.binds.items()
+                 if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))}
+        results = [(index, processor) for index, column in enumerate(self.statement.selected_columns)
+                   if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))]
+        return compiled, binds, results
+
+    def rows(self, engine: Engine, params: dict) -> list:
+        dialect = engine.dialect
+        prepared = self._prepared.get(dialect.name)
+        if prepared is None:
+            prepared = self._prepared[dialect.name] = self._prepare(dialect)
+        compiled, binds, results = prepared
+        values = compiled.construct_params(params)
+        for name, processor in binds.items():
+            values[name] = processor(values[name])
+        if compiled.positiontup is not None:  # SQLite's "?" placeholders
+            values = [values[name] for name in compiled.positiontup]
+        autocommit = dialect.name == "postgresql"  # SQLite: no BEGIN is sent outside SQLAlchemy
         pooled = engine.raw_connection()
         try:
             conn = pooled.driver_connection
-            conn.autocommit = True
+            if autocommit:
+                conn.autocommit = True
             try:
-                return conn.execute(compiled.string, compiled.construct_params(params)).fetchall()
+                cursor = conn.cursor()
+                cursor.execute(compiled.string, values)
+                rows = cursor.fetchall()
+                cursor.close()
             finally:
-                if not conn.closed:
+                if autocommit and not conn.closed:
                     conn.autocommit = False
-        except engine.dialect.loaded_dbapi.OperationalError:
+        except dialect.loaded_dbapi.OperationalError:
             pooled.invalidate()  # a broken connection never goes back to the pool
             raise
         finally:
             pooled.close()
+        if not results:
+            return rows
+        processed = []
+        for row in rows:
+            row = list(row)
+            for index, process in results:
+                row[index] = process(row[index])
+            processed.append(row)
+        return processed

@@ -278,19 +278,18 @@ def count_queries(app):
                 q.statements.append(statement)
 
         event.listen(db.engine, "before_cursor_execute", before)
-        # equipshare.db.ReadStatement runs straight on psycopg's connection, past SQLAlchemy's
-        # events: count those statements too.
+        # equipshare.db.ReadStatement sends its one statement straight to the driver, past
+        # SQLAlchemy's events: count each of its runs too.
         with pytest.MonkeyPatch.context() as patch:
-            if db.engine.dialect.name == "postgresql":
-                import psycopg
+            from equipshare.db import ReadStatement
 
-                driver_execute = psycopg.Connection.execute
+            rows = ReadStatement.rows
 
-                def execute(conn, query, *args, **kwargs):
-                    q.statements.append(str(query))
-                    return driver_execute(conn, query, *args, **kwargs)
+            def counted_rows(self, engine, params):
+                q.statements.append(str(self.statement))
+                return rows(self, engine, params)
 
-                patch.setattr(psycopg.Connection, "execute", execute)
+            patch.setattr(ReadStatement, "rows", counted_rows)
             try:
                 yield q
             finally:

@@ -86,6 +86,44 @@ def test_back_to_back_and_non_holding_bookings_are_allowed():
     assert db.session.scalar(db.select(db.func.count()).select_from(Booking)) == 5
 
 
+def test_database_refuses_bookings_longer_than_seven_days():
+    """The availability and clash queries read only bookings starting < 7 days before their
+    window; the database guarantees no booking is longer, in every status."""
+    instrument = make_instrument()
+    user = make_client_user()
+    make_booking(instrument, user, start=_start(day=1), hours=7 * 24, status=BookingStatus.COMPLETED)
+    db.session.commit()
+    for status in (BookingStatus.PENDING, BookingStatus.CANCELLED):
+        with pytest.raises(IntegrityError, match="booking_too_long|at_most_7_days"):
+            make_booking(instrument, user, start=_start(day=10), hours=7 * 24 + 0.5, status=status)
+        db.session.rollback()
+    booking = make_booking(instrument, user, start=_start(day=10), hours=2, status=BookingStatus.PENDING)
+    db.session.commit()
+    booking.end_at = booking.start_at + timedelta(days=8)
+    with pytest.raises(IntegrityError, match="booking_too_long|at_most_7_days"):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_overlap_guards_see_a_week_long_booking_that_started_days_before():
+    """The guards read only bookings starting within 7 days before the new interval: a booking
+    of exactly 7 days is still found from its last hour."""
+    instrument = make_instrument()
+    manager = make_manager(instrument.lab)
+    user = make_client_user()
+    make_booking(instrument, user, start=_start(day=1, hour=0), hours=7 * 24, status=BookingStatus.APPROVED)
+    db.session.commit()
+    with pytest.raises(IntegrityError, match="slot_overlap|ex_bookings_no_overlap"):
+        make_booking(instrument, user, start=_start(day=7, hour=23), hours=2)
+    db.session.rollback()
+    with pytest.raises(IntegrityError, match="slot_overlap"):
+        make_downtime(instrument, _start(day=7, hour=23), 2, manager)
+    db.session.rollback()
+    make_booking(instrument, user, start=_start(day=8, hour=0), hours=1)  # back to back
+    make_downtime(instrument, _start(day=8, hour=1), 2, manager)
+    db.session.commit()
+
+
 def test_reviving_a_cancelled_booking_into_a_taken_slot_is_refused():
     instrument = make_instrument()
     user = make_client_user()
@@ -147,7 +185,7 @@ def test_read_statement_leaves_the_pooled_connection_as_it_found_it(app):
     statement = ReadStatement(select(Instrument.id, Instrument.name_en).where(Instrument.id == instrument.id))
     engine = create_engine(db.engine.url, poolclass=QueuePool, pool_size=1, max_overflow=0)
     try:
-        assert statement.rows(engine, {}) == [(instrument.id, instrument.name_en)]
+        assert [tuple(row) for row in statement.rows(engine, {})] == [(instrument.id, instrument.name_en)]
         with engine.connect() as conn:  # the same (only) pooled connection
             if engine.dialect.name == "postgresql":
                 assert conn.connection.driver_connection.autocommit is False
@@ -177,7 +215,7 @@ def test_read_statement_drops_a_connection_the_server_closed(app):
     statement = ReadStatement(select(Instrument.id).where(Instrument.id == instrument.id))
     engine = create_engine(db.engine.url, poolclass=QueuePool, pool_size=1, max_overflow=0)
     try:
-        assert statement.rows(engine, {}) == [(instrument.id,)]
+        assert [tuple(row) for row in statement.rows(engine, {})] == [(instrument.id,)]
         with engine.connect() as conn:
             pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
             conn.rollback()
@@ -186,7 +224,7 @@ def test_read_statement_drops_a_connection_the_server_closed(app):
             other.commit()
         with pytest.raises((psycopg.OperationalError, SAOperationalError)):
             statement.rows(engine, {})
-        assert statement.rows(engine, {}) == [(instrument.id,)]  # a fresh connection
+        assert [tuple(row) for row in statement.rows(engine, {})] == [(instrument.id,)]  # a fresh connection
     finally:
         engine.dispose()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from equipshare import create_app
@@ -118,51 +120,44 @@ def test_logged_in_user_visiting_login_is_redirected(client):
     assert client.get("/auth/login").status_code == 302
 
 
-def test_login_is_rate_limited(app):
-    limited = create_app("testing", RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute",
-                         RESET_RATE_LIMIT="2 per minute",
-                         SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+@contextmanager
+def _limited_app(app, **config):
+    """Another app on the same database with rate limiting on; yields (browser, client user)."""
+    limited = create_app("testing", RATELIMIT_ENABLED=True, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                         **config)
     limited.test_client_class = EquipShareClient
     user = make_client_user()
     db.session.commit()
-    browser = limited.test_client()
     try:
         with limited.app_context():
-            statuses = [browser.post("/auth/login", data={"email": user.email, "password": "wrong password!"}).status_code
-                        for _ in range(4)]
-            assert statuses == [422, 422, 422, 429]
-            refused = browser.post("/auth/login", data={"email": user.email, "password": "wrong password!"},
-                                   headers={"Accept": "application/json"})
-            assert refused.json["error"]["code"] == "rate_limited"
-            assert 1 <= int(refused.headers["Retry-After"]) <= 60
-            assert refused.headers["Retry-After"] in refused.json["error"]["message"]  # says how long to wait
-            # Even the right password is refused while the limit holds.
-            right = browser.post("/auth/login", data={"email": user.email, "password": PASSWORD})
-            assert right.status_code == 429
-            assert browser.get("/auth/login").status_code == 200  # GET is not limited
-            resets = [browser.post("/auth/reset", data={"email": "nobody@example.com"}).status_code
-                      for _ in range(3)]
-            assert resets == [302, 302, 429]
+            yield limited.test_client(), user
             db.session.remove()
     finally:
         with limited.app_context():
             db.engine.dispose()
+
+
+def test_login_is_rate_limited(app):
+    with _limited_app(app, LOGIN_RATE_LIMIT="3 per minute", RESET_RATE_LIMIT="2 per minute") as (browser, user):
+        statuses = [browser.post("/auth/login", data={"email": user.email, "password": "wrong password!"}).status_code
+                    for _ in range(4)]
+        assert statuses == [422, 422, 422, 429]
+        refused = browser.post("/auth/login", data={"email": user.email, "password": "wrong password!"},
+                               headers={"Accept": "application/json"})
+        assert refused.json["error"]["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.headers["Retry-After"] in refused.json["error"]["message"]  # says how long to wait
+        # Even the right password is refused while the limit holds.
+        right = browser.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+        assert right.status_code == 429
+        assert browser.get("/auth/login").status_code == 200  # GET is not limited
+        resets = [browser.post("/auth/reset", data={"email": "nobody@example.com"}).status_code for _ in range(3)]
+        assert resets == [302, 302, 429]
 
 
 def test_rate_limit_store_down_lets_people_log_in(app, caplog):
     # Nothing listens on port 1: the limiter cannot count, logs it, and does not lock anyone out.
-    limited = create_app("testing", RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
-                         SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
-    limited.test_client_class = EquipShareClient
-    user = make_client_user()
-    db.session.commit()
-    browser = limited.test_client()
-    try:
-        with limited.app_context():
-            answer = browser.post("/auth/login", data={"email": user.email, "password": PASSWORD})
-            assert answer.status_code == 302
-            assert "Rate-limit storage unreachable" in caplog.text
-            db.session.remove()
-    finally:
-        with limited.app_context():
-            db.engine.dispose()
+    with _limited_app(app, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0") as (browser, user):
+        answer = browser.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+        assert answer.status_code == 302
+        assert "Rate-limit storage unreachable" in caplog.text

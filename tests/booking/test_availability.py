@@ -242,8 +242,8 @@ def _elsewhere(instrument, user, monday, count):
         make_booking(instrument, user, start=local(day, 8 + (i % 5) * 2), hours=1, status=BookingStatus.APPROVED)
 
 
-@pytest.mark.parametrize("viewer", ["anonymous", "manager"])
-def test_query_count_does_not_grow_with_bookings(client, count_queries, viewer):
+def _few_and_many():
+    """Two instruments of one lab: 2 and 40 bookings in a future week, 200 more each elsewhere."""
     few = make_world()
     many_instrument = make_instrument(lab=few.instrument.lab)
     client_user = make_user(few.org, locale="en")
@@ -253,6 +253,12 @@ def test_query_count_does_not_grow_with_bookings(client, count_queries, viewer):
     _elsewhere(few.instrument, client_user, monday, 200)
     _elsewhere(many_instrument, client_user, monday, 200)
     db.session.commit()
+    return few, many_instrument, monday
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "manager"])
+def test_query_count_does_not_grow_with_bookings(client, count_queries, viewer):
+    few, many_instrument, monday = _few_and_many()
     if viewer == "manager":
         login(client, few.manager)
     counts = []
@@ -271,14 +277,7 @@ def test_query_count_does_not_grow_with_bookings(client, count_queries, viewer):
 
 
 def test_json_is_one_statement_whatever_the_bookings(client, count_queries):
-    few = make_world()
-    many_instrument = make_instrument(lab=few.instrument.lab)
-    client_user = make_user(few.org, locale="en")
-    monday = future_monday()
-    _fill(few.instrument, client_user, monday, 2)
-    _fill(many_instrument, client_user, monday, 40)
-    _elsewhere(many_instrument, client_user, monday, 200)
-    db.session.commit()
+    few, many_instrument, monday = _few_and_many()
     for instrument, busy in ((few.instrument, 2), (many_instrument, 40)):
         page = f"/instruments/{instrument.id}/availability?week={monday.isoformat()}"
         with count_queries() as q:
