@@ -238,3 +238,23 @@ def test_missing_csrf_is_refused(client, world):
     login(client, world.client)
     response = client.post(book_url(world), data=form(world, preview=None, confirm="Confirm"), no_csrf=True)
     assert response.status_code == 400 and booking_count() == 0
+
+
+def test_a_confirmed_request_takes_the_same_few_statements_whatever_the_history(client, world, count_queries):
+    """The booking POST: the user (login), the instrument and the user again under the write
+    lock, one statement for the clash and the open-request count, the booking, its event, the
+    managers' mute check and the mail — 8, however many bookings the instrument already has."""
+    login(client, world.client)
+    url = book_url(world)
+    counts = []
+    for start_time, end_time in (("10:00", "11:00"), ("14:00", "15:00")):
+        with count_queries() as q:
+            response = client.post(url, data=form(world, start_time=start_time, end_time=end_time, preview=None,
+                                                  confirm="Confirm"))
+        assert response.status_code == 302
+        counts.append(q.count)
+        for week in range(1, 201):  # history: 200 past bookings on the instrument
+            make_booking(world.instrument, world.client, start=local(world.monday - timedelta(weeks=week), 9),
+                         hours=1, status=BookingStatus.COMPLETED)
+        db.session.commit()
+    assert counts[0] == counts[1] <= 8, counts
