@@ -76,9 +76,10 @@ class Config:
 
     # i18n and time
     BABEL_DEFAULT_LOCALE = "zh"
+    # Times are shown, and read when given without an offset, in Asia/Shanghai
+    # (equipshare.timeutil.LOCAL_TZ, fixed by the product); Flask-Babel is told the same.
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh", "en")
-    DISPLAY_TIMEZONE = _env("DISPLAY_TIMEZONE", "Asia/Shanghai")
 
     # Cookies and sessions
     SESSION_COOKIE_HTTPONLY = True

@@ -27,7 +27,7 @@ def median_insert_ms(db: sqlite3.Connection, instrument_id: int, rounds: int = 3
     """Each insert a new pending half-hour slot in a month nobody booked, undone at once."""
     columns = [row[1] for row in db.execute("PRAGMA table_info(bookings)") if row[1] != "id"]
     template = dict(zip(columns, db.execute(
-        f"SELECT {', '.join(columns)} FROM bookings WHERE instrument_id = ? LIMIT 1", (instrument_id,)).fetchone()))
+        f"SELECT {', '.join(columns)} FROM bookings WHERE instrument_id = ? LIMIT 1", (instrument_id,)).fetchone(), strict=True))
     sql = f"INSERT INTO bookings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     samples = []
     for i in range(rounds):

@@ -60,7 +60,7 @@ def _init_extensions(app: Flask) -> None:
     from equipshare import ratelimit
     from equipshare.db import configure_sqlite, end_read_only_transaction, ping_idle_connections, track_writes
     from equipshare.extensions import babel, bootstrap, csrf, db, login_manager, migrate
-    from equipshare.i18n import select_locale, select_timezone
+    from equipshare.i18n import select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -78,7 +78,6 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
-        timezone_selector=select_timezone,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
     bootstrap.init_app(app)

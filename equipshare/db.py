@@ -101,8 +101,7 @@ def begin_write(session) -> None:
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
-        if (session.get_bind().dialect.name == "postgresql" and not session.info.get("wrote")
-                and not (session.new or session.dirty or session.deleted)):
+        if session.get_bind().dialect.name == "postgresql" and only_read(session):
             # READ COMMITTED: every statement already sees the latest committed state, so
             # expiring the objects reloads them from it; no COMMIT and BEGIN round trips for a
             # transaction that only read.
@@ -144,6 +143,11 @@ def _clear_wrote(session, transaction) -> None:
         session.info.pop("wrote", None)
 
 
+def only_read(session) -> bool:
+    """The session's open transaction has flushed nothing and holds no unflushed changes."""
+    return not (session.info.get("wrote") or session.new or session.dirty or session.deleted)
+
+
 def track_writes() -> None:
     """Remember in ``session.info`` whether the open transaction has flushed anything."""
     if not event.contains(Session, "after_flush", _mark_wrote):
@@ -159,7 +163,7 @@ def end_read_only_transaction(session) -> None:
     (docs/benchmarks.md). A transaction that wrote anything, or holds unflushed changes, is
     left alone and the teardown rolls it back as before.
     """
-    if not session.in_transaction() or session.info.get("wrote") or session.new or session.dirty or session.deleted:
+    if not session.in_transaction() or not only_read(session):
         return
     try:
         session.commit()
@@ -216,11 +220,8 @@ class ReadStatement:
             finally:
                 if autocommit and not conn.closed:
                     conn.autocommit = False
-        except dialect.loaded_dbapi.OperationalError:
-            pooled.invalidate()  # a broken connection never goes back to the pool
-            raise
         finally:
-            pooled.close()
+            pooled.close()  # a connection the server closed fails its reset here and is discarded
         if not results:
             return rows
         processed = []

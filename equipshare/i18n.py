@@ -19,10 +19,6 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def select_timezone() -> str:
-    return current_app.config["DISPLAY_TIMEZONE"]
-
-
 def current_language() -> str:
     locale = get_locale()
     return locale.language if locale is not None else "zh"

@@ -1,7 +1,7 @@
-"""Sending e-mail: the one small interface every feature uses.
-
-``send_mail`` delivers through SMTP when MAIL_SERVER is set, otherwise writes the message to
-the application log (development). Callers send only after their transaction committed.
+"""Building and delivering one e-mail. Features never call this directly: they queue mail in
+the outbox (equipshare/notifications/outbox.py) inside their transaction, and the outbox's
+sender uses ``build_message`` and ``deliver``: SMTP when MAIL_SERVER is set, otherwise the
+application log (development).
 """
 
 from __future__ import annotations
@@ -54,7 +54,3 @@ def deliver(msg: EmailMessage) -> None:
             smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
         smtp.send_message(msg)
 
-
-def send_mail(to: str, subject: str, text: str, html: str | None = None,
-              attachments: tuple[Attachment, ...] = ()) -> None:
-    deliver(build_message(to, subject, text, html, attachments))

@@ -1,4 +1,4 @@
-"""All permission predicates, gathered for templates: ``can.edit_instrument(user, instrument)``.
+"""All permission predicates, gathered for templates: ``can.manage_instrument(user, instrument)``.
 
 Each feature keeps its own pure ``can_<verb>(user, obj) -> bool`` functions in its
 ``permissions.py``; views use the same functions, so a button shows exactly when the server

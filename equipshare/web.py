@@ -35,8 +35,9 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         if current_user.is_authenticated and current_user.locale != code:
-            current_user.locale = code
-            db.session.commit()
+            from equipshare.accounts.services import set_locale
+
+            set_locale(current_user, code)
     return redirect(safe_next_url(request.args.get("next"), url_for("catalogue.home")))
 
 

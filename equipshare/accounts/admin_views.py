@@ -7,14 +7,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from equipshare.accounts import forms, services
 from equipshare.accounts import permissions as perms
 from equipshare.accounts.auth import platform_admin_required
 from equipshare.accounts.models import Organisation, OrgStatus
-from equipshare.accounts.views import apply_error
 from equipshare.db import utcnow
-from equipshare.errors import RuleViolation
+from equipshare.errors import RuleViolation, show_form_error
 from equipshare.extensions import db
 
 bp = Blueprint("admin_orgs", __name__, url_prefix="/admin/organisations")
@@ -34,7 +34,8 @@ def list_organisations():
     status = request.args.get("status", "pending")
     if status not in STATUS_FILTERS:
         status = "pending"
-    query = select(Organisation).order_by(Organisation.created_at.desc(), Organisation.id.desc())
+    query = (select(Organisation).options(selectinload(Organisation.institution))
+             .order_by(Organisation.created_at.desc(), Organisation.id.desc()))
     if status != "all":
         query = query.where(Organisation.status == status)
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
@@ -67,7 +68,7 @@ def decide(org_id: int):
             services.decide_organisation(current_user._get_current_object(), org, form.decision.data,
                                          form.reason.data, utcnow())
         except RuleViolation as error:
-            apply_error(form, error)
+            show_form_error(form, error)
         else:
             if org.status == OrgStatus.APPROVED:
                 flash(_("%(org)s has been approved. Its administrator has been e-mailed.", org=org.name), "success")

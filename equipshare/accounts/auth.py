@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -39,7 +40,7 @@ def load_user(user_id: str):
 @login_manager.unauthorized_handler
 def _unauthorized():
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return jsonify({"error": {"code": "unauthorized", "message": "Log in first.", "field": None}}), 401
+        return jsonify({"error": {"code": "unauthorized", "message": _("Log in first."), "field": None}}), 401
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
 

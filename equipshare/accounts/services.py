@@ -369,6 +369,15 @@ def update_account(user: User, name: str, phone: str | None, locale: str, now: d
     return user
 
 
+def set_locale(user: User, locale: str) -> None:
+    """The language switch of a logged-in user: remembered for their mails and next visits."""
+    if locale not in current_app.config["LANGUAGES"]:
+        raise RuleViolation(_l("Unknown language."), code="invalid_locale", field="locale")
+    begin_write(db.session)
+    user.locale = locale
+    db.session.commit()
+
+
 def change_password(user: User, current_password: str, new_password: str, now: datetime) -> User:
     """Ends the user's other sessions (session_version); the caller logs the current one in again."""
     if not verify_password(user.password_hash, current_password or ""):
@@ -397,11 +406,13 @@ def request_password_reset(email: str, now: datetime) -> None:
     db.session.commit()
 
 
+def _usable(record: PasswordResetToken | None, now: datetime) -> bool:
+    return record is not None and record.used_at is None and record.expires_at > now and record.user.active
+
+
 def find_reset_token(token: str, now: datetime) -> PasswordResetToken | None:
     record = db.session.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token)))
-    if record is None or record.used_at is not None or record.expires_at <= now or not record.user.active:
-        return None
-    return record
+    return record if _usable(record, now) else None
 
 
 def reset_password(token: str, new_password: str, now: datetime) -> User:
@@ -411,7 +422,7 @@ def reset_password(token: str, new_password: str, now: datetime) -> User:
     record = db.session.execute(
         select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token)).with_for_update()
     ).scalar_one_or_none()
-    if record is None or record.used_at is not None or record.expires_at <= now or not record.user.active:
+    if not _usable(record, now):
         raise RuleViolation(_TOKEN_INVALID, code="token_invalid")
     user = record.user
     user.password_hash = password_hash

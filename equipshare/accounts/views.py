@@ -17,18 +17,12 @@ from equipshare.accounts.auth import login_required, org_admin_required
 from equipshare.accounts.models import Invitation, MemberStatus, OrgStatus, User
 from equipshare.catalogue.models import Institution
 from equipshare.db import utcnow
-from equipshare.errors import DomainError, RuleViolation, show_form_error
+from equipshare.errors import RuleViolation, show_form_error
 from equipshare.extensions import db
 from equipshare.i18n import current_language, localized
 from equipshare.web import safe_next_url
 
 bp = Blueprint("accounts", __name__)
-
-
-def apply_error(form, error: DomainError) -> None:
-    """Show a service's refusal next to the field it is about (or as a flashed message). The
-    service wrote nothing; end its transaction now rather than at teardown."""
-    show_form_error(form, error)
 
 
 def _me() -> User:
@@ -118,7 +112,7 @@ def register():
         try:
             services.register_organisation(values, utcnow())
         except RuleViolation as error:
-            apply_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Thank you. Your organisation is registered and awaiting approval by the platform "
                     "administrator; we will e-mail you the decision. You can log in to see its status."), "success")
@@ -134,7 +128,7 @@ def join():
             services.request_to_join(form.credit_code.data, form.name.data, form.phone.data, form.email.data,
                                      form.password.data, current_language(), utcnow())
         except RuleViolation as error:
-            apply_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Your request was sent to the organisation's administrator. You can log in to see its "
                     "status; we will e-mail you the decision."), "success")
@@ -154,7 +148,7 @@ def accept_invitation(token: str):
         except RuleViolation as error:
             if error.code == "token_invalid":
                 return render_template("accounts/token_invalid.html", reset=False), 400
-            apply_error(form, error)
+            show_form_error(form, error)
         else:
             start_session(user)
             flash(_("Welcome! You are now a member of %(org)s.", org=user.organisation.name), "success")
@@ -189,7 +183,7 @@ def reset_password(token: str):
         except RuleViolation as error:
             if error.code == "token_invalid":
                 return render_template("accounts/token_invalid.html", reset=True), 400
-            apply_error(form, error)
+            show_form_error(form, error)
         else:
             if current_user.is_authenticated:
                 logout_user()
@@ -206,7 +200,7 @@ def change_password():
         try:
             user = services.change_password(_me(), form.current_password.data, form.password.data, utcnow())
         except RuleViolation as error:
-            apply_error(form, error)
+            show_form_error(form, error)
         else:
             # The new session_version ended every session; this browser stays logged in.
             remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
@@ -227,7 +221,7 @@ def account():
         try:
             services.update_account(_me(), form.name.data, form.phone.data, form.locale.data, utcnow())
         except RuleViolation as error:
-            apply_error(form, error)
+            show_form_error(form, error)
         else:
             session["lang"] = form.locale.data
             flash(_("Your details have been saved."), "success")
@@ -271,7 +265,7 @@ def invite_member():
         try:
             services.invite_member(_me(), org, form.email.data, utcnow())
         except RuleViolation as error:
-            apply_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
             return redirect(url_for(".org_members"))
@@ -323,7 +317,7 @@ def remove_member(user_id: int):
     try:
         services.remove_member(_me(), member, utcnow())
     except RuleViolation as error:
-        apply_error(None, error)
+        show_form_error(None, error)
     else:
         flash(_("%(name)s has been removed from the organisation.", name=member.name), "success")
     return redirect(url_for(".org_members"))
@@ -339,7 +333,7 @@ def set_member_role(user_id: int):
     try:
         services.set_member_role(_me(), member, form.role.data, utcnow())
     except RuleViolation as error:
-        apply_error(None, error)
+        show_form_error(None, error)
     else:
         flash(_("The role of %(name)s has been changed.", name=member.name), "success")
     if not current_user.is_org_admin:  # demoted oneself

@@ -39,9 +39,6 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _show_error(form, error: DomainError) -> None:
-    show_form_error(form, error)
-
 
 @bp.route("/statements/run", methods=["GET", "POST"])
 def run_statements():
@@ -54,7 +51,7 @@ def run_statements():
         try:
             issued = statements.issue_statements_for_month(_actor(), period.year, period.month, utcnow())
         except DomainError as error:
-            _show_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("%(n)s statement(s) issued for %(period)s.", n=len(issued), period=period.strftime("%Y-%m")),
                   "success")
@@ -99,7 +96,7 @@ def _save_programme(programme: VoucherProgramme | None):
         try:
             vouchers.save_programme(_actor(), programme.id if programme else None, values, utcnow())
         except DomainError as error:
-            _show_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Voucher programme saved."), "success")
             return redirect(url_for(".vouchers_index"))
@@ -135,7 +132,7 @@ def grant(programme_id: int):
             vouchers.grant_voucher(_actor(), programme.id, form.organisation_id.data, form.year.data,
                                    form.amount.fen, form.note.data, utcnow())
         except DomainError as error:
-            _show_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Voucher granted."), "success")
             return redirect(url_for(".vouchers_index"))

@@ -49,9 +49,6 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _show_error(form, error: DomainError) -> None:
-    show_form_error(form, error)
-
 
 def _load_charge(charge_id: int):
     charge = reports.load_charge(charge_id)
@@ -91,7 +88,7 @@ def adjust(charge_id: int):
         try:
             charge_service.adjust_charge(_actor(), charge.id, form.amount.fen, form.reason.data, utcnow())
         except DomainError as error:
-            _show_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("The charge was changed; the change is in its history."), "success")
             return redirect(url_for(".charge", charge_id=charge.id))
@@ -107,7 +104,7 @@ def correct(charge_id: int):
             correction = charge_service.add_correction(_actor(), charge.id, form.amount.fen, form.reason.data,
                                                        utcnow())
         except DomainError as error:
-            _show_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("The correction was recorded; it will appear on the next statement."), "success")
             return redirect(url_for(".charge", charge_id=correction.id))
@@ -129,7 +126,7 @@ def policy(instrument_id: int):
         try:
             charge_service.update_billing_policy(_actor(), instrument.id, values, utcnow())
         except DomainError as error:
-            _show_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Billing policy saved. It applies to charges created from now on."), "success")
             return redirect(url_for(".policy", instrument_id=instrument_id))

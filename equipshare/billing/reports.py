@@ -47,7 +47,7 @@ def open_charges_of(organisation_id: int) -> list[Charge]:
 
 def charges_query(lab_ids: set[int] | None, status: str | None = None) -> Select:
     query = (select(Charge).join(Instrument, Charge.instrument_id == Instrument.id)
-             .options(joinedload(Charge.instrument), joinedload(Charge.organisation)))
+             .options(joinedload(Charge.instrument), joinedload(Charge.organisation), joinedload(Charge.statement)))
     if lab_ids is not None:
         query = query.where(Instrument.lab_id.in_(lab_ids))
     if status in (ChargeStatus.OPEN, ChargeStatus.BILLED):

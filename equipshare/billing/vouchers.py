@@ -11,7 +11,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from equipshare.accounts.models import CustomerClass, Organisation, OrgStatus, User
 from equipshare.billing.models import Statement, VoucherGrant, VoucherLedgerEntry, VoucherProgramme
@@ -170,5 +170,8 @@ def ledger_of(organisation_id: int, limit: int = 500) -> list[tuple[VoucherLedge
 
 
 def programmes() -> list[VoucherProgramme]:
-    return list(db.session.scalars(select(VoucherProgramme).order_by(VoucherProgramme.valid_until.desc(),
-                                                                      VoucherProgramme.id)))
+    return list(db.session.scalars(
+        select(VoucherProgramme)
+        .options(selectinload(VoucherProgramme.instruments),
+                 selectinload(VoucherProgramme.grants).joinedload(VoucherGrant.organisation))
+        .order_by(VoucherProgramme.valid_until.desc(), VoucherProgramme.id)))

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import bindparam, literal_column, select, true, union_all
 from sqlalchemy.orm import joinedload
 
-from equipshare.booking.models import MAX_BOOKING_MINUTES, SLOT_HOLDING, Booking, Downtime
+from equipshare.booking.models import HOLDS_SLOT, MAX_BOOKING_MINUTES, SLOT_HOLDING, Booking, Downtime
 from equipshare.booking.rules import open_weekdays
 from equipshare.catalogue.models import Instrument, InstrumentStatus
 from equipshare.db import ReadStatement
@@ -71,10 +71,6 @@ class WeekView:
     @property
     def window_end(self) -> datetime:
         return local_start_of(self.days[-1] + timedelta(days=1))
-
-    @property
-    def has_free(self) -> bool:
-        return any(cell.bookable for row in self.rows for cell in row)
 
 
 def local_start_of(day: date) -> datetime:
@@ -261,8 +257,7 @@ def _window(days: list[date]) -> tuple[datetime, datetime]:
 def _busy_statement():
     bookings = select(Booking.start_at, Booking.end_at, literal_column("'booking'").label("kind")).where(
         Booking.instrument_id == bindparam("instrument_id"),
-        # The statuses as literals: an expanding IN parameter is re-rendered on every execution.
-        Booking.status.in_([literal_column(f"'{status.value}'") for status in SLOT_HOLDING]),
+        HOLDS_SLOT,
         Booking.start_at < bindparam("end"),
         Booking.start_at > bindparam("earliest"),
         Booking.end_at > bindparam("start"),

@@ -28,7 +28,7 @@ from equipshare.booking.manage_forms import (
 )
 from equipshare.booking.models import Booking, Downtime, Qualification
 from equipshare.booking.permissions import can_manage_bookings_of
-from equipshare.booking.rules import WEEKDAY_NAMES
+from equipshare.catalogue.display import WEEKDAY_NAMES
 from equipshare.catalogue.models import Instrument
 from equipshare.db import utcnow
 from equipshare.errors import Conflict, DomainError, Forbidden, NotFound, show_form_error

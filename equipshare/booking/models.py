@@ -11,7 +11,17 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -112,6 +122,11 @@ class Booking(db.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.end_at - self.start_at).total_seconds() // 60)
+
+
+# ``bookings.status IN ('pending', 'approved')`` with the statuses written into the SQL, for the
+# statements built once with bind parameters (an expanding IN parameter is re-rendered per run).
+HOLDS_SLOT = Booking.status.in_([literal_column(f"'{status.value}'") for status in SLOT_HOLDING])
 
 
 class BookingEvent(db.Model):

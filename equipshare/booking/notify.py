@@ -21,7 +21,7 @@ from equipshare.booking.models import Booking, BookingEvent, BookingStatus
 from equipshare.extensions import db
 from equipshare.i18n import localized
 from equipshare.notifications.ics import CANCEL, REQUEST, booking_ics
-from equipshare.notifications.outbox import queue_template
+from equipshare.notifications.outbox import is_muted, queue_template
 
 SUBJECTS = {
     "requested": _l("New booking request #%(id)s: %(instrument)s"),
@@ -102,6 +102,9 @@ def queue_booking_reminder(booking: Booking, hours: int) -> None:
 
 def _queue(booking: Booking, user, kind: str, template: str, subject: _Subject, method: str | None,
            as_manager: bool, **context) -> None:
+    about_instrument_id = booking.instrument_id if as_manager else None
+    if is_muted(user, kind, about_instrument_id):
+        return  # before building the .ics, not after
     base_url = current_app.config["SERVER_BASE_URL"].rstrip("/")
     attachments, ics_error = (), None
     if method:
@@ -112,8 +115,7 @@ def _queue(booking: Booking, user, kind: str, template: str, subject: _Subject, 
             current_app.logger.exception("Could not build the .ics for booking %s", booking.id)
             ics_error = f"ics: {type(exc).__name__}: {exc}"
     message = queue_template(
-        user, kind, template, subject, attachments=attachments,
-        about_instrument_id=booking.instrument_id if as_manager else None,
+        user, kind, template, subject, attachments=attachments, mutable=False,  # mute checked above
         fallback_text=f"{base_url}/bookings/{booking.id}",
         booking=booking, recipient=user, base_url=base_url, **context,
     )

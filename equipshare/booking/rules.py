@@ -8,19 +8,13 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 
 from equipshare.booking.models import MAX_BOOKING_MINUTES
+from equipshare.catalogue.display import WEEKDAY_NAMES, hhmm
 from equipshare.catalogue.models import Instrument, InstrumentStatus
 from equipshare.errors import RuleViolation
 from equipshare.timeutil import to_local
+from equipshare.web import status_label
 
 MAX_SAMPLES = 10_000
-WEEKDAY_NAMES = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
-                 _l("Saturday"), _l("Sunday"))
-
-
-def hhmm(minute_of_day: int) -> str:
-    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
-
-
 def is_round_the_clock(instrument: Instrument) -> bool:
     return instrument.open_minute == 0 and instrument.close_minute == 1440
 
@@ -35,7 +29,7 @@ def check_interval_rules(instrument: Instrument, start: datetime, end: datetime,
     """Status, grid, duration, notice, horizon and opening hours. Raises RuleViolation."""
     if instrument.status != InstrumentStatus.ACTIVE:
         raise RuleViolation(_l("This instrument cannot be booked at the moment (status: %(status)s).",
-                               status=instrument.status), code="instrument_unavailable")
+                               status=status_label(instrument.status).lower()), code="instrument_unavailable")
     if end <= start:
         raise RuleViolation(_l("The end must be after the start."), code="end_before_start", field="end")
     minutes = (end - start).total_seconds() / 60

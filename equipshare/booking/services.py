@@ -19,6 +19,7 @@ from equipshare.accounts.models import User
 from equipshare.billing.charges import charge_booking
 from equipshare.booking import notify
 from equipshare.booking.models import (
+    HOLDS_SLOT,
     MAX_BOOKING_MINUTES,
     SLOT_HOLDING,
     Booking,
@@ -139,9 +140,8 @@ def _slot_statement():
     downtime (rank 1), and the number of the organisation's open bookings on the instrument, in
     one round trip. Built once with bind parameters: building it per call cost more than running
     it. The bounds are the indexed ranges of ix_bookings_instrument_start / _org_start."""
-    holding = Booking.status.in_([literal_column(f"'{status.value}'") for status in SLOT_HOLDING])
     booking = select(Booking.start_at, Booking.end_at, literal_column("0").label("rank")).where(
-        Booking.instrument_id == bindparam("instrument_id"), holding,
+        Booking.instrument_id == bindparam("instrument_id"), HOLDS_SLOT,
         Booking.start_at < bindparam("end"), Booking.start_at > bindparam("low"), Booking.end_at > bindparam("start"),
         Booking.id != bindparam("exclude_id"),
     ).limit(1)
@@ -153,7 +153,7 @@ def _slot_statement():
     first = select(both).order_by(both.c.rank).limit(1).subquery()
     open_count = select(func.count()).select_from(Booking).where(
         Booking.instrument_id == bindparam("instrument_id"),
-        Booking.organisation_id == bindparam("organisation_id"), holding,
+        Booking.organisation_id == bindparam("organisation_id"), HOLDS_SLOT,
         Booking.end_at > bindparam("now"),
         # implied by end_at > now (no booking is longer); bounds the index range scan, so an
         # organisation's years of history are not read (bench: 7.5 ms → 0.1 ms at 1M bookings)

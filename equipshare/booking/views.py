@@ -33,8 +33,8 @@ from equipshare.booking.permissions import (
     can_see_booking_identities,
     can_view_booking,
 )
-from equipshare.booking.rules import WEEKDAY_NAMES, hhmm
 from equipshare.catalogue import queries as catalogue_queries
+from equipshare.catalogue.display import WEEKDAY_NAMES, hhmm
 from equipshare.catalogue.models import BookingMode, InstrumentStatus
 from equipshare.catalogue.permissions import can_view_instrument
 from equipshare.catalogue.pricing import hours_label
@@ -260,12 +260,13 @@ def request_form(instrument_id: int):
     elif not submitted:
         status = 422
     else:
-        try:
-            if refusal is not None:
-                raise refusal
-            fee = services.validate_request(current_user, instrument, _booking_request(form), utcnow())
-        except DomainError as error:
-            status = _refused(error, form)
+        if refusal is None:  # a preview: check everything and quote, write nothing
+            try:
+                fee = services.validate_request(current_user, instrument, _booking_request(form), utcnow())
+            except DomainError as error:
+                refusal = error
+        if refusal is not None:
+            status = _refused(refusal, form)
             instrument = catalogue_queries.load_instrument(instrument_id)
     rate = instrument.rate_for(fee.customer_class) if fee else None
     return render_template("booking/request_form.html", instrument=instrument, form=form, fee=fee, rate=rate,

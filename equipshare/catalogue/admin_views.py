@@ -16,11 +16,10 @@ from equipshare.catalogue.forms import (
     InstitutionForm,
     LabForm,
     ManagerForm,
-    show_domain_error,
 )
 from equipshare.catalogue.models import Category, Institution, Instrument, InstrumentStatus
 from equipshare.catalogue.permissions import can_administer_platform
-from equipshare.errors import DomainError
+from equipshare.errors import DomainError, flash_error, show_form_error
 from equipshare.extensions import db, login_manager
 from equipshare.i18n import current_language, localized
 
@@ -91,7 +90,7 @@ def edit_institution(institution_id: int | None):
         try:
             saved = services.save_institution(_actor(), institution, form.values())
         except DomainError as error:
-            show_domain_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Saved “%(name)s”.", name=localized(saved, "name")), "success")
             return redirect(url_for("admin.institutions"))
@@ -129,7 +128,7 @@ def edit_lab(lab_id: int | None):
         try:
             saved = services.save_lab(_actor(), lab, form.values(), institution_id=form.institution_id.data)
         except DomainError as error:
-            show_domain_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Saved “%(name)s”.", name=localized(saved, "name")), "success")
             return redirect(url_for("admin.edit_lab", lab_id=saved.id))
@@ -147,7 +146,7 @@ def add_manager(lab_id: int):
         try:
             user = services.add_lab_manager(_actor(), lab, manager_form.email.data)
         except DomainError as error:
-            show_domain_error(manager_form, error)
+            show_form_error(manager_form, error)
         else:
             flash(_("%(name)s now manages this lab.", name=user.name), "success")
             return redirect(url_for("admin.edit_lab", lab_id=lab.id))
@@ -166,7 +165,7 @@ def remove_manager(lab_id: int, user_id: int):
     try:
         services.remove_lab_manager(_actor(), lab, user_id)
     except DomainError as error:
-        flash(str(error.message), "danger")
+        flash_error(error)
     else:
         flash(_("Manager removed."), "success")
     return redirect(url_for("admin.edit_lab", lab_id=lab_id))
@@ -190,7 +189,7 @@ def edit_category(category_id: int | None):
         try:
             saved = services.save_category(_actor(), category, form.values())
         except DomainError as error:
-            show_domain_error(form, error)
+            show_form_error(form, error)
         else:
             flash(_("Saved “%(name)s”.", name=localized(saved, "name")), "success")
             return redirect(url_for("admin.categories"))

@@ -279,10 +279,3 @@ class CategoryForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A bare form for POST buttons (CSRF only)."""
-
-
-def show_domain_error(form: FlaskForm, error) -> None:
-    """Put a service's DomainError on the field it names (or flash it when it names none)."""
-    from equipshare.errors import show_form_error
-
-    show_form_error(form, error)

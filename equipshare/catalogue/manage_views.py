@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from equipshare.catalogue import queries, services
-from equipshare.catalogue.forms import InstrumentForm, StatusForm, show_domain_error
+from equipshare.catalogue.forms import InstrumentForm, StatusForm
 from equipshare.catalogue.models import Category, Instrument
 from equipshare.catalogue.permissions import (
     can_administer_platform,
@@ -19,7 +19,7 @@ from equipshare.catalogue.permissions import (
     can_use_manage_area,
     managed_lab_ids,
 )
-from equipshare.errors import DomainError
+from equipshare.errors import DomainError, flash_error, show_form_error
 from equipshare.extensions import db, login_manager
 from equipshare.i18n import current_language, localized
 from equipshare.web import safe_next_url, status_label
@@ -83,7 +83,7 @@ def _save(form: InstrumentForm, instrument: Instrument | None):
             upload_folder=current_app.config["UPLOAD_FOLDER"],
         )
     except DomainError as error:
-        show_domain_error(form, error)
+        show_form_error(form, error)
         return None
     flash(_("Saved “%(name)s”.", name=localized(saved, "name")), "success")
     return redirect(url_for("manage.edit_instrument", instrument_id=saved.id))
@@ -140,7 +140,7 @@ def set_status(instrument_id: int):
     try:
         services.set_instrument_status(_actor(), instrument, form.status.data)
     except DomainError as error:
-        flash(str(error.message), "danger")
+        flash_error(error)
         return redirect(back)
     flash(_("“%(name)s” is now: %(status)s.", name=localized(instrument, "name"),
             status=status_label(form.status.data)), "success")

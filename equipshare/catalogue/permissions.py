@@ -37,10 +37,6 @@ def can_manage_instrument(user, instrument: Instrument) -> bool:
     return _is_admin(user) or (instrument is not None and instrument.lab_id in managed_lab_ids(user))
 
 
-def can_edit_instrument(user, instrument: Instrument) -> bool:
-    return can_manage_instrument(user, instrument)
-
-
 def can_use_manage_area(user) -> bool:
     """The /manage pages: lab managers and platform admins."""
     return _is_admin(user) or bool(managed_lab_ids(user))

@@ -8,7 +8,6 @@ the summary and description are in the recipient's language.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from email.utils import parseaddr
 
 from flask import current_app
@@ -18,22 +17,17 @@ from icalendar import vCalAddress
 from equipshare.booking.models import Booking, BookingStatus
 from equipshare.calendars.ical import (
     SINGLE_STATUS,
-    CalendarSettings,
     booking_event,
     clean_text,
     new_calendar,
 )
+from equipshare.calendars.services import calendar_settings
 from equipshare.i18n import localized
 from equipshare.mail import Attachment
 
 REQUEST = "REQUEST"
 CANCEL = "CANCEL"
 _ALL_CANCELLED = {status: "CANCELLED" for status in BookingStatus}
-
-
-def calendar_settings() -> CalendarSettings:
-    cfg = current_app.config
-    return CalendarSettings(base_url=cfg["SERVER_BASE_URL"], refresh=timedelta(minutes=cfg.get("FEED_REFRESH_MINUTES", 60)))
 
 
 def booking_ics(booking: Booking, method: str, attendee_email: str) -> Attachment:

@@ -13,6 +13,3 @@ def can_mute_instrument(user, instrument) -> bool:
 def can_manage_outbox(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_platform_admin
 
-
-def can_view_jobs(user) -> bool:
-    return can_manage_outbox(user)
