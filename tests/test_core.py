@@ -158,7 +158,9 @@ def test_downtime_and_bookings_exclude_each_other():
 def test_begin_write_takes_the_sqlite_write_lock_and_reloads_state():
     instrument = make_instrument()
     db.session.commit()
-    name = instrument.name_zh
+    assert instrument.name_zh  # loaded in this session's (read) transaction
+    with db.engine.begin() as other:  # someone else renames it meanwhile
+        other.execute(text("UPDATE instruments SET name_zh = '改名仪器' WHERE id = :id"), {"id": instrument.id})
     begin_write(db.session)
     if db.engine.dialect.name == "sqlite":
         # A second connection cannot start writing while we hold the lock.
@@ -166,7 +168,7 @@ def test_begin_write_takes_the_sqlite_write_lock_and_reloads_state():
             other.exec_driver_sql("PRAGMA busy_timeout=0")
             with pytest.raises(Exception, match="locked"):
                 other.exec_driver_sql("BEGIN IMMEDIATE")
-    assert instrument.name_zh == name
+    assert instrument.name_zh == "改名仪器"  # checks after begin_write see the latest committed state
     db.session.execute(text("SELECT 1"))
     db.session.commit()
 
@@ -187,11 +189,17 @@ def test_read_statement_leaves_the_pooled_connection_as_it_found_it(app):
     try:
         assert [tuple(row) for row in statement.rows(engine, {})] == [(instrument.id, instrument.name_en)]
         with engine.connect() as conn:  # the same (only) pooled connection
+            driver = conn.connection.driver_connection
             if engine.dialect.name == "postgresql":
-                assert conn.connection.driver_connection.autocommit is False
-            assert conn.in_transaction() is False
-            conn.execute(text("SELECT 1"))
-            assert conn.in_transaction() is True  # an ordinary transaction starts as before
+                import psycopg
+
+                assert driver.autocommit is False
+                assert driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+                conn.execute(text("SELECT 1"))
+                assert driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS  # as before
+            else:
+                assert driver.in_transaction is False
+                conn.execute(text("SELECT 1"))
             conn.rollback()
     finally:
         engine.dispose()

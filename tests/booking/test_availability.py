@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from equipshare.booking import services
 from equipshare.booking.availability import as_json, day_availability, week_availability
 from equipshare.booking.models import BookingStatus
 from equipshare.db import utcnow
@@ -211,14 +212,30 @@ def test_week_view_builds_spans_and_states(world):
 
 
 def test_past_and_too_soon_cells_are_not_bookable(world):
-    now = utcnow()
-    view = week_availability(world.instrument, now.date(), now)
+    now = local(world.monday + timedelta(days=2), 12)  # Wednesday noon of that week
+    view = week_availability(world.instrument, world.monday, now)
+    bookable = past = 0
     for row in view.rows:
         for cell in row:
             if cell.bookable:
+                bookable += 1
                 assert cell.start >= now + timedelta(hours=world.instrument.min_notice_hours)
             if cell.start < now and cell.block is None and cell.state != "closed":
+                past += 1
                 assert cell.state == "past"
+    assert bookable and past  # both kinds were there to check
+
+
+def test_a_booking_that_began_days_before_the_window_is_seen(client, world):
+    """The clash check and the week read only bookings starting < 7 days before their window."""
+    instrument = make_instrument(lab=world.instrument.lab)
+    saturday = world.monday - timedelta(days=2)
+    make_booking(instrument, world.client, start=local(saturday, 10), hours=72, status=BookingStatus.APPROVED)
+    db.session.commit()
+    assert services.find_clash(instrument.id, local(world.monday, 10), local(world.monday, 11)) is not None
+    busy = client.get(f"/instruments/{instrument.id}/availability?week={world.monday.isoformat()}",
+                      headers=JSON).get_json()["busy"]
+    assert [b["start"] for b in busy] == [local(saturday, 10).astimezone(LOCAL_TZ).isoformat()]
 
 
 def _fill(instrument, user, monday, count):

@@ -10,7 +10,7 @@ from equipshare.booking import services
 from equipshare.booking.models import BookingStatus
 from equipshare.errors import Conflict, Forbidden, RuleViolation
 from equipshare.extensions import db
-from tests.factories import make_client_user, make_instrument, make_manager, make_qualification
+from tests.factories import make_client_user, make_instrument, make_manager, make_qualification, make_user
 
 # Monday 2026-12-07 10:00 Asia/Shanghai = 02:00 UTC
 MONDAY_10 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
@@ -114,3 +114,21 @@ def test_client_cancel_inside_window_is_flagged_late(setup):
     cancelled = services.cancel_booking(user, booking.id, "plans changed", MONDAY_10 - timedelta(hours=2))
     assert cancelled.status == "cancelled" and cancelled.late_cancellation
     assert cancelled.events[-1].actor_id == user.id
+
+
+def test_an_organisation_has_at_most_the_allowed_open_requests_per_instrument(setup):
+    instrument, manager, user = setup
+    instrument.max_open_requests_per_org = 2
+    colleague = make_user(user.organisation)
+    db.session.commit()
+    first = services.request_booking(user, instrument.id, req(), NOW)
+    services.request_booking(colleague, instrument.id, req(start=MONDAY_10 + timedelta(days=1)), NOW)
+    with pytest.raises(RuleViolation) as refused:  # the organisation's, whoever of it asks
+        services.request_booking(user, instrument.id, req(start=MONDAY_10 + timedelta(days=2)), NOW)
+    assert refused.value.code == "too_many_open_requests"
+    assert "2" in str(refused.value.message)
+    other_firm = make_client_user()  # another organisation is not counted against this one
+    db.session.commit()
+    services.request_booking(other_firm, instrument.id, req(start=MONDAY_10 + timedelta(days=2)), NOW)
+    services.cancel_booking(user, first.id, None, NOW)  # a cancelled request no longer counts
+    services.request_booking(user, instrument.id, req(start=MONDAY_10 + timedelta(days=3)), NOW)

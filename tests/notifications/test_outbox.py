@@ -50,7 +50,7 @@ def test_an_overlap_caught_by_the_database_at_flush_is_still_a_friendly_conflict
     """The outbox needs the booking's id, so the flush happens before the commit: an overlap
     the database refuses there must still become Conflict(slot_taken), with nothing queued."""
     services.request_booking(world.client, world.instrument.id, req(), NOW)
-    monkeypatch.setattr(services, "find_clash", lambda *a, **k: None)  # skip the friendly pre-check
+    monkeypatch.setattr(services, "slot_state", lambda *a, **k: (0, None))  # skip the friendly pre-check
     other = make_client_user()
     db.session.commit()
     with pytest.raises(Conflict) as err:
