@@ -13,6 +13,7 @@ from equipshare.billing.exports import kind_label, to_csv, to_xlsx, yuan
 from equipshare.billing.forms import GrantForm, ProgrammeForm, RunStatementsForm, fen_text
 from equipshare.billing.models import VoucherProgramme
 from equipshare.billing.permissions import can_manage_vouchers
+from equipshare.catalogue.display import customer_class_label
 from equipshare.catalogue.models import Institution, Instrument
 from equipshare.db import utcnow
 from equipshare.errors import DomainError, show_form_error
@@ -25,7 +26,12 @@ bp = Blueprint("billing_admin", __name__, url_prefix="/admin/billing")
 
 @bp.context_processor
 def billing_helpers():
-    return {"kind_label": kind_label}
+    return {"kind_label": kind_label, "class_labels": class_labels}
+
+
+def class_labels(classes: list[str]) -> str:
+    """Customer classes as people read them, in the page's language."""
+    return ", ".join(customer_class_label(c) for c in classes)
 
 
 @bp.before_request

@@ -330,6 +330,7 @@ def test_admin_pages_render(client):
     login(client, admin)
     index = client.get("/admin/billing/vouchers").get_data(as_text=True)
     assert programme.name in index and s.org.name in index and "¥640.00" in index
+    assert "classes: Enterprise" in index and "enterprise" not in index  # labels, not codes
     edit = client.get(f"/admin/billing/vouchers/{programme.id}/edit").get_data(as_text=True)
     assert 'value="60"' in edit and programme.name in edit
     assert s.org.name in client.get(f"/admin/billing/vouchers/{programme.id}/grant").get_data(as_text=True)
